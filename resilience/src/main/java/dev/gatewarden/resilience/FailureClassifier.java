@@ -1,0 +1,79 @@
+package dev.gatewarden.resilience;
+
+import java.util.IdentityHashMap;
+import java.util.Map;
+
+/**
+ * Walks an exception's cause chain and names its {@link FailureCause}. Matching is by class name as
+ * well as by type, so that optional libraries (JDBC pools, JPA, Spring's DAO layer) are recognised
+ * without being dependencies.
+ */
+final class FailureClassifier {
+  private static final int MAX_DEPTH = 32;
+
+  private FailureClassifier() {}
+
+  static FailureCause classify(Throwable failure) {
+    FailureCause best = null;
+    Map<Throwable, Boolean> seen = new IdentityHashMap<>();
+    int depth = 0;
+    for (Throwable t = failure;
+        t != null && depth < MAX_DEPTH && seen.put(t, Boolean.TRUE) == null;
+        t = t.getCause(), depth++) {
+      FailureCause cause = classifyOne(t);
+      if (cause == FailureCause.DATABASE) {
+        return cause;
+      }
+      if (best == null && cause != null) {
+        best = cause;
+      }
+    }
+    return best != null ? best : FailureCause.APPLICATION;
+  }
+
+  private static FailureCause classifyOne(Throwable t) {
+    if (isDatabase(t)) {
+      return FailureCause.DATABASE;
+    }
+    if (t instanceof java.net.UnknownHostException) {
+      return FailureCause.DNS;
+    }
+    if (t instanceof javax.net.ssl.SSLException) {
+      return FailureCause.TLS;
+    }
+    if (t instanceof java.net.SocketTimeoutException
+        || t instanceof java.util.concurrent.TimeoutException
+        || t instanceof java.net.http.HttpTimeoutException
+        || t instanceof java.io.InterruptedIOException) {
+      return FailureCause.TIMEOUT;
+    }
+    if (t instanceof java.net.ConnectException
+        || t instanceof java.net.NoRouteToHostException
+        || t instanceof java.net.PortUnreachableException) {
+      return FailureCause.CONNECT;
+    }
+    if (t instanceof java.net.SocketException && String.valueOf(t.getMessage()).contains("reset")) {
+      return FailureCause.CONNECT;
+    }
+    return null;
+  }
+
+  private static boolean isDatabase(Throwable t) {
+    for (Class<?> c = t.getClass(); c != null && c != Throwable.class; c = c.getSuperclass()) {
+      String name = c.getName();
+      if (name.startsWith("java.sql.")
+          || name.startsWith("javax.sql.")
+          || name.equals("org.springframework.dao.DataAccessException")
+          || name.equals("org.springframework.transaction.TransactionException")
+          || name.equals("jakarta.persistence.PersistenceException")
+          || name.equals("javax.persistence.PersistenceException")
+          || name.equals("org.hibernate.HibernateException")
+          || name.equals("org.jdbi.v3.core.JdbiException")
+          || name.equals("org.jooq.exception.DataAccessException")
+          || name.startsWith("com.zaxxer.hikari.pool.")) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
