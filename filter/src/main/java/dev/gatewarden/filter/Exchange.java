@@ -1,0 +1,336 @@
+package dev.gatewarden.filter;
+
+import dev.gatewarden.cache.CachePolicy;
+import dev.gatewarden.cache.StaleCopy;
+import dev.gatewarden.cache.StoreDecision;
+import dev.gatewarden.resilience.FailureCause;
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One request's trip through the filter: its route, id and capture, and the single place where the
+ * outcome is decided — classify, then store and send the captured response, or send a stale copy or
+ * an error page instead. {@link #finish} runs exactly once, on the request thread when the app
+ * returned, or in an async callback ({@code complete()}, {@code onTimeout}, {@code onError}); an
+ * {@link AtomicBoolean} makes the first caller win when those race.
+ */
+final class Exchange {
+  private static final Set<String> UNSAFE_METHODS = Set.of("POST", "PUT", "PATCH", "DELETE");
+
+  private final FilterRuntime runtime;
+  private final HttpServletRequest request;
+  private final HttpServletResponse response;
+  private final Route route;
+  private final String requestId;
+  private final long startNanos;
+  private final CapturingResponse capture;
+  private final AtomicBoolean finished = new AtomicBoolean();
+  private final AtomicBoolean recorded = new AtomicBoolean();
+  private GatewardenAsyncContext asyncContext;
+
+  Exchange(
+      FilterRuntime runtime,
+      HttpServletRequest request,
+      HttpServletResponse response,
+      Route route,
+      String requestId) {
+    this.runtime = runtime;
+    this.request = request;
+    this.response = response;
+    this.route = route;
+    this.requestId = requestId;
+    this.startNanos = System.nanoTime();
+    this.capture = new CapturingResponse(response, this, runtime.config().bufferSize());
+  }
+
+  Route route() {
+    return route;
+  }
+
+  String requestId() {
+    return requestId;
+  }
+
+  CapturingResponse capture() {
+    return capture;
+  }
+
+  List<String> streamingContentTypes() {
+    return runtime.config().streamingContentTypes();
+  }
+
+  boolean isFinished() {
+    return finished.get();
+  }
+
+  /** Puts back the headers the filter owns after the app (or the filter) reset the response. */
+  void restoreOwnHeaders() {
+    response.setHeader(runtime.config().requestIdHeader(), requestId);
+  }
+
+  void streamingStarted(String reason) {
+    runtime.log().streamingStarted(this, reason);
+  }
+
+  // ---- async --------------------------------------------------------------------------------
+
+  synchronized AsyncContext asyncStarted(AsyncContext real) {
+    if (asyncContext == null || asyncContext.real() != real) {
+      asyncContext = new GatewardenAsyncContext(real, this);
+    }
+    return asyncContext;
+  }
+
+  synchronized GatewardenAsyncContext asyncContext() {
+    return asyncContext;
+  }
+
+  /** Called when the app's dispatch returned with async started: finish in the callbacks instead. */
+  void finishLater(AsyncContext real) {
+    real.addListener(new Listener());
+  }
+
+  private final class Listener implements AsyncListener {
+    @Override
+    public void onTimeout(AsyncEvent event) throws IOException {
+      if (finishAsync(new AsyncTimeout())) {
+        event.getAsyncContext().complete();
+      }
+    }
+
+    @Override
+    public void onError(AsyncEvent event) throws IOException {
+      Throwable t = event.getThrowable();
+      if (finishAsync(t != null ? t : new IllegalStateException("async error"))) {
+        event.getAsyncContext().complete();
+      }
+    }
+
+    @Override
+    public void onComplete(AsyncEvent event) throws IOException {
+      // Normally complete() already finished the exchange; this covers dispatch() and container-side
+      // completion, and in every case releases what the request held.
+      if (!isFinished()) {
+        runtime.log().lateCompletion(Exchange.this);
+        finished.set(true);
+        record(Outcome.STREAMED, null);
+      }
+    }
+
+    @Override
+    public void onStartAsync(AsyncEvent event) {
+      event.getAsyncContext().addListener(this);
+    }
+  }
+
+  /** An async request's timeout, as a failure with cause {@link FailureCause#TIMEOUT}. */
+  static final class AsyncTimeout extends java.util.concurrent.TimeoutException {
+    private static final long serialVersionUID = 1L;
+
+    AsyncTimeout() {
+      super("async request timed out");
+    }
+  }
+
+  /**
+   * Finishes an async exchange from a callback; returns whether the caller should now complete the
+   * context. It should not when another callback finished first, nor when the response was already
+   * streaming: then the container's own error handling must abort the connection, because completing
+   * would end a truncated body as if it were whole.
+   */
+  boolean finishAsync(Throwable failure) throws IOException {
+    return finish(failure) == Finish.SENT;
+  }
+
+  /** How {@link #finish} ended. */
+  enum Finish {
+    /** The client got (or is getting) one complete response. */
+    SENT,
+    /** Another thread finished this exchange first; nothing was done. */
+    ALREADY_FINISHED,
+    /** The app failed after bytes reached the client: the connection must be aborted. */
+    FAILED_WHILE_STREAMING
+  }
+
+  // ---- the decision --------------------------------------------------------------------------
+
+  /**
+   * Decides and sends the response, once. When it returns {@link Finish#FAILED_WHILE_STREAMING} the
+   * caller must let the failure reach the container (rethrow it), so that the container aborts the
+   * connection rather than end a truncated body as if it were complete.
+   */
+  Finish finish(Throwable failure) throws IOException {
+    if (!finished.compareAndSet(false, true)) {
+      return Finish.ALREADY_FINISHED;
+    }
+    capture.drainWriter();
+    if (capture.isStreaming()) {
+      if (failure != null) {
+        FailureCause cause = FailureCause.classify(failure);
+        runtime.log().failedWhileStreaming(this, cause, failure);
+        record(Outcome.ABORTED, cause);
+        return Finish.FAILED_WHILE_STREAMING;
+      }
+      record(Outcome.STREAMED, null);
+      return Finish.SENT;
+    }
+
+    FailureCause cause = null;
+    int failedStatus = 0;
+    String method = request.getMethod();
+    boolean head = "HEAD".equals(method);
+    int status = capture.getStatus();
+    if (failure != null) {
+      cause = FailureCause.classify(failure);
+    } else if (route.failureStatuses().contains(status)) {
+      cause = FailureCause.UPSTREAM_STATUS;
+      failedStatus = status;
+    } else if (capture.errorStatus() < 0
+        && capture.redirectLocation() == null
+        && !head
+        && status != HttpServletResponse.SC_NO_CONTENT
+        && status != HttpServletResponse.SC_NOT_MODIFIED
+        && capture.declaredLength() != -1
+        && capture.declaredLength() != capture.bufferedLength()) {
+      cause = FailureCause.INVALID_RESPONSE;
+      failedStatus = status;
+    }
+
+    if (cause == null) {
+      succeed(method, status, head);
+      record(Outcome.OK, null);
+      return Finish.SENT;
+    }
+    fallBack(cause, failedStatus, failure, head);
+    return Finish.SENT;
+  }
+
+  private void succeed(String method, int status, boolean head) throws IOException {
+    CachePolicy policy = route.cache();
+    if (UNSAFE_METHODS.contains(method) && status >= 200 && status < 400) {
+      runtime.cache().invalidate(cacheRequest());
+    } else if (status == 200
+        && "GET".equals(method)
+        && capture.errorStatus() < 0
+        && capture.redirectLocation() == null
+        && policy.enabled()) {
+      ServletCacheRequest cr = cacheRequest();
+      StoreDecision decision = runtime.cache().checkRequest(cr, policy);
+      if (decision.stored()) {
+        decision =
+            runtime
+                .cache()
+                .store(
+                    cr,
+                    status,
+                    responseHeaders(),
+                    capture.buffer(),
+                    0,
+                    capture.bufferedLength(),
+                    policy);
+      }
+      runtime.log().storeDecision(this, decision);
+    }
+    capture.commitCaptured(head);
+  }
+
+  private void fallBack(FailureCause cause, int failedStatus, Throwable failure, boolean head)
+      throws IOException {
+    Optional<StaleCopy> copy = Optional.empty();
+    String method = request.getMethod();
+    if (("GET".equals(method) || head) && route.cache().enabled()) {
+      copy = runtime.cache().lookup(cacheRequest(), route.cache());
+    }
+    response.reset();
+    restoreOwnHeaders();
+    if (copy.isPresent()) {
+      StaleCopy c = copy.get();
+      response.setStatus(c.response().status());
+      for (Map.Entry<String, List<String>> h : c.response().headers().entrySet()) {
+        if (h.getKey().equalsIgnoreCase("Content-Length")) {
+          continue;
+        }
+        for (String v : h.getValue()) {
+          response.addHeader(h.getKey(), v);
+        }
+      }
+      response.setHeader("Age", Long.toString(c.ageSeconds()));
+      response.setHeader("Cache-Status", c.cacheStatus("Gatewarden", failedStatus));
+      response.setContentLength(c.response().bodyLength());
+      if (!head) {
+        c.response().writeBodyTo(response.getOutputStream());
+      }
+      runtime.log().incident(this, cause, Outcome.STALE, c.response().status(), failedStatus, failure);
+      record(Outcome.STALE, cause);
+      return;
+    }
+    int status = errorStatus(cause, failedStatus);
+    long retryAfter = status == 503 ? runtime.config().retryAfter().toSeconds() : 0;
+    runtime.errorPages().write(request, response, status, requestId, retryAfter);
+    runtime.log().incident(this, cause, Outcome.ERROR_PAGE, status, failedStatus, failure);
+    record(Outcome.ERROR_PAGE, cause);
+  }
+
+  static int errorStatus(FailureCause cause, int failedStatus) {
+    switch (cause) {
+      case UPSTREAM_STATUS:
+        return failedStatus >= 500 && failedStatus <= 599 ? failedStatus : 502;
+      case TIMEOUT:
+        return 504;
+      case INVALID_RESPONSE:
+      case TLS:
+        return 502;
+      case DATABASE:
+      case CONNECT:
+      case DNS:
+      case OVERLOAD:
+      case CIRCUIT_OPEN:
+        return 503;
+      default:
+        return 500;
+    }
+  }
+
+  private Map<String, List<String>> responseHeaders() {
+    Map<String, List<String>> headers = new LinkedHashMap<>();
+    Collection<String> names = response.getHeaderNames();
+    for (String name : names) {
+      if (!headers.containsKey(name)) {
+        headers.put(name, new ArrayList<>(response.getHeaders(name)));
+      }
+    }
+    // Some containers (Tomcat) keep Content-Type outside the header list until commit.
+    String contentType = response.getContentType();
+    if (contentType != null && headers.keySet().stream().noneMatch("Content-Type"::equalsIgnoreCase)) {
+      headers.put("Content-Type", List.of(contentType));
+    }
+    headers.keySet().removeIf(runtime.config().requestIdHeader()::equalsIgnoreCase);
+    return headers;
+  }
+
+  private ServletCacheRequest cacheRequest() {
+    return new ServletCacheRequest(request, runtime.config().canonicalHost());
+  }
+
+  private void record(Outcome outcome, FailureCause cause) {
+    if (recorded.compareAndSet(false, true)) {
+      runtime.metrics().record(route.name(), outcome, cause, System.nanoTime() - startNanos);
+    }
+  }
+
+  HttpServletRequest request() {
+    return request;
+  }
+}

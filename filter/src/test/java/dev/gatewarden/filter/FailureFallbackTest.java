@@ -1,0 +1,167 @@
+package dev.gatewarden.filter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import jakarta.servlet.http.HttpServletResponse;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The core promise over real HTTP on both containers: whatever the app does wrong, the client gets
+ * one complete response — the stale copy when one is allowed, else the error page.
+ */
+class FailureFallbackTest {
+
+  /** A page whose behaviour a test switches between requests. */
+  static final class Page {
+    final AtomicReference<Servlets.Handler> behaviour = new AtomicReference<>(Page::good);
+
+    static void good(jakarta.servlet.http.HttpServletRequest req, HttpServletResponse resp)
+        throws Exception {
+      resp.setContentType("text/html;charset=UTF-8");
+      resp.getWriter().write("<p>good page</p>");
+    }
+  }
+
+  private final FakeTicker ticker = new FakeTicker();
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private final Page page = new Page();
+
+  private Container.Running start(Container container) throws Exception {
+    GatewardenConfig config =
+        GatewardenConfig.builder().ticker(ticker).meterRegistry(registry).build();
+    return container.start(
+        new Container.Deployment()
+            .filter(new GatewardenFilter(config))
+            .servlet("/page", Servlets.of((req, resp) -> page.behaviour.get().handle(req, resp))));
+  }
+
+  @ParameterizedTest
+  @EnumSource(Container.class)
+  void exceptionBeforeAnyWriteGivesErrorPageWithoutInternals(Container container) throws Exception {
+    page.behaviour.set(
+        (req, resp) -> {
+          throw new IllegalStateException("secret-db.internal:5432 exploded");
+        });
+    try (Container.Running server = start(container)) {
+      HttpResponse<String> r = Http.get(server.uri("/page"), "Accept", "text/html");
+      assertThat(r.statusCode()).isEqualTo(500);
+      assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/html"));
+      assertThat(r.headers().firstValue("Cache-Control")).contains("no-store");
+      assertThat(r.headers().firstValue("X-Request-Id")).isPresent();
+      assertThat(r.body())
+          .contains(r.headers().firstValue("X-Request-Id").get())
+          .doesNotContain("secret-db")
+          .doesNotContain("IllegalStateException")
+          .doesNotContain("5432");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Container.class)
+  void databaseFailureIsAnswered503WithRetryAfter(Container container) throws Exception {
+    page.behaviour.set(
+        (req, resp) -> {
+          throw new RuntimeException(new SQLException("connection refused by db-7"));
+        });
+    try (Container.Running server = start(container)) {
+      HttpResponse<String> r = Http.get(server.uri("/page"), "Accept", "application/json");
+      assertThat(r.statusCode()).isEqualTo(503);
+      assertThat(r.headers().firstValue("Retry-After")).contains("30");
+      assertThat(r.headers().firstValue("Content-Type")).contains("application/problem+json");
+      assertThat(r.body()).contains("\"status\":503").doesNotContain("db-7");
+      assertThat(
+              registry
+                  .get("gatewarden.server.requests")
+                  .tag("outcome", "error_page")
+                  .tag("cause", "database")
+                  .timer()
+                  .count())
+          .isEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Container.class)
+  void exceptionAfterPartialWriteAndFlushNeverSendsTruncatedPage(Container container)
+      throws Exception {
+    try (Container.Running server = start(container)) {
+      assertThat(Http.get(server.uri("/page")).body()).isEqualTo("<p>good page</p>");
+      page.behaviour.set(
+          (req, resp) -> {
+            resp.setContentType("text/html;charset=UTF-8");
+            resp.getWriter().write("<p>half a pa");
+            resp.getWriter().flush();
+            resp.flushBuffer();
+            throw new IllegalStateException("boom");
+          });
+      HttpResponse<String> r = Http.get(server.uri("/page"));
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("<p>good page</p>");
+      assertThat(r.headers().firstValue("Cache-Status"))
+          .hasValueSatisfying(v -> assertThat(v).startsWith("Gatewarden; fwd=request; ttl="));
+      assertThat(r.headers().firstValue("Age")).contains("0");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Container.class)
+  void partialWriteWithoutStaleCopyGivesErrorPageNotHalfAPage(Container container) throws Exception {
+    page.behaviour.set(
+        (req, resp) -> {
+          resp.getOutputStream().write("half a pa".getBytes(StandardCharsets.UTF_8));
+          resp.getOutputStream().flush();
+          throw new IllegalStateException("boom");
+        });
+    try (Container.Running server = start(container)) {
+      String raw = Http.raw(server.port(), "GET /page HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      assertThat(raw).startsWith("HTTP/1.1 500").doesNotContain("half a pa");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Container.class)
+  void appAnswering502GetsStaleCopyThenErrorPageAfterWindow(Container container) throws Exception {
+    try (Container.Running server = start(container)) {
+      Http.get(server.uri("/page"));
+      page.behaviour.set((req, resp) -> resp.sendError(502, "upstream inventory.internal failed"));
+      ticker.advance(Duration.ofMinutes(30));
+      HttpResponse<String> stale = Http.get(server.uri("/page"));
+      assertThat(stale.statusCode()).isEqualTo(200);
+      assertThat(stale.body()).isEqualTo("<p>good page</p>");
+      assertThat(stale.headers().firstValue("Age")).contains("1800");
+      assertThat(stale.headers().firstValue("Cache-Status").orElseThrow()).contains("fwd-status=502");
+
+      ticker.advance(Duration.ofMinutes(31)); // past the default one-hour window
+      HttpResponse<String> page502 = Http.get(server.uri("/page"));
+      assertThat(page502.statusCode()).isEqualTo(502);
+      assertThat(page502.body()).doesNotContain("inventory.internal").doesNotContain("good page");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Container.class)
+  void bodyShorterThanContentLengthIsAFailure(Container container) throws Exception {
+    for (boolean flush : new boolean[] {false, true}) {
+      page.behaviour.set(
+          (req, resp) -> {
+            resp.setContentLength(100);
+            resp.getOutputStream().write("only 20 bytes here..".getBytes(StandardCharsets.US_ASCII));
+            if (flush) {
+              resp.getOutputStream().flush();
+            }
+          });
+      try (Container.Running server = start(container)) {
+        String raw =
+            Http.raw(server.port(), "GET /page HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assertThat(raw).as("flush=" + flush).startsWith("HTTP/1.1 502").doesNotContain("only 20 bytes");
+      }
+    }
+  }
+}
