@@ -32,8 +32,8 @@ final class GatewardenAsyncContext implements AsyncContext {
   public void complete() {
     try {
       exchange.finishAsync(null);
-    } catch (IOException e) {
-      exchange.capture(); // the client went away while we wrote; still complete below
+    } catch (IOException clientGone) {
+      // The client went away while the response was written; completing below still releases it.
     } finally {
       real.complete();
     }
