@@ -18,15 +18,15 @@ import java.util.Locale;
  * response.
  *
  * <p>Design note. Status and headers go straight to the container's response, which is never
- * committed while we buffer, so {@code reset()} there discards them on failure; the body goes into a
- * growable array bounded by the capture limit. Flushes are absorbed while buffering (Spring MVC, JSPs
- * and template engines flush every response; streaming on the first flush would protect nothing).
- * The capture switches to pass-through <em>streaming</em> — bytes go to the client as written and no
- * fallback is possible any more — when the body outgrows the buffer, when the content type is one of
- * the configured streaming types (server-sent events), on a flush when the route honours flushes, or
- * when the app asks for non-blocking output. {@code sendError} and {@code sendRedirect} are recorded
- * and replayed at the end, so the container's own error page (which may name an exception and an
- * internal host) is only ever produced for statuses that are not failures.
+ * committed while we buffer, so {@code reset()} there discards them on failure; the body goes into
+ * a growable array bounded by the capture limit. Flushes are absorbed while buffering (Spring MVC,
+ * JSPs and template engines flush every response; streaming on the first flush would protect
+ * nothing). The capture switches to pass-through <em>streaming</em> — bytes go to the client as
+ * written and no fallback is possible any more — when the body outgrows the buffer, when the
+ * content type is one of the configured streaming types (server-sent events), on a flush when the
+ * route honours flushes, or when the app asks for non-blocking output. {@code sendError} and {@code
+ * sendRedirect} are recorded and replayed at the end, so the container's own error page (which may
+ * name an exception and an internal host) is only ever produced for statuses that are not failures.
  *
  * <p>Not thread-safe, like the response it wraps: the servlet contract allows one writer at a time.
  */
@@ -81,7 +81,8 @@ final class CapturingResponse extends HttpServletResponseWrapper {
       return writer;
     }
     if (stream != null) {
-      throw new IllegalStateException("getOutputStream() has already been called for this response");
+      throw new IllegalStateException(
+          "getOutputStream() has already been called for this response");
     }
     String encoding = target.getCharacterEncoding();
     Charset charset;
@@ -138,7 +139,8 @@ final class CapturingResponse extends HttpServletResponseWrapper {
     if (count > 0 || streaming) {
       throw new IllegalStateException("content has already been written to this response");
     }
-    // The capture limit is configured; the container's own buffer size is irrelevant until we write.
+    // The capture limit is configured; the container's own buffer size is irrelevant until we
+    // write.
   }
 
   @Override
@@ -374,7 +376,9 @@ final class CapturingResponse extends HttpServletResponseWrapper {
         startStreaming("body larger than the " + limit + "-byte capture buffer");
       } else {
         if (count + len > buf.length) {
-          buf = Arrays.copyOf(buf, Math.min(limit, Math.max(count + len, Math.max(1024, buf.length * 2))));
+          buf =
+              Arrays.copyOf(
+                  buf, Math.min(limit, Math.max(count + len, Math.max(1024, buf.length * 2))));
         }
         System.arraycopy(b, off, buf, count, len);
         count += len;

@@ -97,7 +97,9 @@ final class Exchange {
     return asyncContext;
   }
 
-  /** Called when the app's dispatch returned with async started: finish in the callbacks instead. */
+  /**
+   * Called when the app's dispatch returned with async started: finish in the callbacks instead.
+   */
   void finishLater(AsyncContext real) {
     real.addListener(new Listener());
   }
@@ -120,7 +122,8 @@ final class Exchange {
 
     @Override
     public void onComplete(AsyncEvent event) throws IOException {
-      // Normally complete() already finished the exchange; this covers dispatch() and container-side
+      // Normally complete() already finished the exchange; this covers dispatch() and
+      // container-side
       // completion, and in every case releases what the request held.
       if (!isFinished()) {
         runtime.log().lateCompletion(Exchange.this);
@@ -147,8 +150,8 @@ final class Exchange {
   /**
    * Finishes an async exchange from a callback; returns whether the caller should now complete the
    * context. It should not when another callback finished first, nor when the response was already
-   * streaming: then the container's own error handling must abort the connection, because completing
-   * would end a truncated body as if it were whole.
+   * streaming: then the container's own error handling must abort the connection, because
+   * completing would end a truncated body as if it were whole.
    */
   boolean finishAsync(Throwable failure) throws IOException {
     return finish(failure) == Finish.SENT;
@@ -272,7 +275,9 @@ final class Exchange {
       if (!head) {
         c.response().writeBodyTo(response.getOutputStream());
       }
-      runtime.log().incident(this, cause, Outcome.STALE, c.response().status(), failedStatus, failure);
+      runtime
+          .log()
+          .incident(this, cause, Outcome.STALE, c.response().status(), failedStatus, failure);
       record(Outcome.STALE, cause);
       return;
     }
@@ -313,7 +318,8 @@ final class Exchange {
     }
     // Some containers (Tomcat) keep Content-Type outside the header list until commit.
     String contentType = response.getContentType();
-    if (contentType != null && headers.keySet().stream().noneMatch("Content-Type"::equalsIgnoreCase)) {
+    if (contentType != null
+        && headers.keySet().stream().noneMatch("Content-Type"::equalsIgnoreCase)) {
       headers.put("Content-Type", List.of(contentType));
     }
     headers.keySet().removeIf(runtime.config().requestIdHeader()::equalsIgnoreCase);

@@ -16,7 +16,8 @@ final class FilterMetrics {
   static final String REQUESTS = "gatewarden.server.requests";
 
   private final MeterRegistry registry;
-  private final ConcurrentHashMap<String, AtomicReferenceArray<Timer>> byRoute = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, AtomicReferenceArray<Timer>> byRoute =
+      new ConcurrentHashMap<>();
   private static final int CAUSES = FailureCause.values().length + 1;
 
   FilterMetrics(MeterRegistry registry) {

@@ -2,7 +2,9 @@ package dev.gatewarden.filter;
 
 import dev.gatewarden.cache.StaleCache;
 
-/** What a started filter holds: its configuration and the collaborators built from it. Thread-safe. */
+/**
+ * What a started filter holds: its configuration and the collaborators built from it. Thread-safe.
+ */
 final class FilterRuntime {
   private final GatewardenConfig config;
   private final StaleCache cache;

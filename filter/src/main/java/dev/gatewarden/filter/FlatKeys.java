@@ -61,7 +61,10 @@ final class FlatKeys {
 
     with(p, "host", v -> b.canonicalHost(v));
     with(p, "buffer-size", v -> b.bufferSize(toInt("buffer-size", v)));
-    with(p, "streaming-content-types", v -> b.streamingContentTypes(list(p, "streaming-content-types")));
+    with(
+        p,
+        "streaming-content-types",
+        v -> b.streamingContentTypes(list(p, "streaming-content-types")));
     with(p, "request-id-header", b::requestIdHeader);
     with(p, "cache.max-bytes", v -> b.cacheMaxBytes(ConfigValues.bytes("cache.max-bytes", v)));
     with(
@@ -72,7 +75,10 @@ final class FlatKeys {
         p,
         "error-page.retry-after",
         v -> b.retryAfter(ConfigValues.duration("error-page.retry-after", v)));
-    with(p, "error-page.auto-retry", v -> b.autoRetry(ConfigValues.bool("error-page.auto-retry", v)));
+    with(
+        p,
+        "error-page.auto-retry",
+        v -> b.autoRetry(ConfigValues.bool("error-page.auto-retry", v)));
     with(p, "error-page.html-template", b::htmlTemplate);
     with(p, "error-page.json-template", b::jsonTemplate);
     with(p, "error-page.text-template", b::textTemplate);
@@ -116,11 +122,20 @@ final class FlatKeys {
             rb.patterns(pattern);
           }
         });
-    with(p, prefix + "failure-statuses", v -> rb.failureStatuses(statuses(prefix + "failure-statuses", v)));
-    with(p, prefix + "honour-flush", v -> rb.honourFlush(ConfigValues.bool(prefix + "honour-flush", v)));
+    with(
+        p,
+        prefix + "failure-statuses",
+        v -> rb.failureStatuses(statuses(prefix + "failure-statuses", v)));
+    with(
+        p,
+        prefix + "honour-flush",
+        v -> rb.honourFlush(ConfigValues.bool(prefix + "honour-flush", v)));
     CachePolicy base = prefix.isEmpty() ? CachePolicy.defaults() : rb.build().cache();
     CachePolicy.Builder cb = base.toBuilder();
-    with(p, prefix + "cache.enabled", v -> cb.enabled(ConfigValues.bool(prefix + "cache.enabled", v)));
+    with(
+        p,
+        prefix + "cache.enabled",
+        v -> cb.enabled(ConfigValues.bool(prefix + "cache.enabled", v)));
     with(
         p,
         prefix + "cache.max-stale",
@@ -131,7 +146,8 @@ final class FlatKeys {
     with(
         p,
         prefix + "cache.ignore-request-cookies",
-        v -> cb.ignoreRequestCookies(ConfigValues.bool(prefix + "cache.ignore-request-cookies", v)));
+        v ->
+            cb.ignoreRequestCookies(ConfigValues.bool(prefix + "cache.ignore-request-cookies", v)));
     rb.cache(cb.build());
     return rb;
   }

@@ -12,8 +12,8 @@ import java.io.UncheckedIOException;
 /**
  * The app's view of an async request: {@link #complete()} first sends the captured response (or a
  * fallback), then completes. A {@code dispatch} cannot be protected (the target writes after our
- * filter returned), so it switches the capture to pass-through first. Thread-safe as the container's
- * context is; {@code complete()} may race with timeouts and the exchange decides once.
+ * filter returned), so it switches the capture to pass-through first. Thread-safe as the
+ * container's context is; {@code complete()} may race with timeouts and the exchange decides once.
  */
 final class GatewardenAsyncContext implements AsyncContext {
   private final AsyncContext real;

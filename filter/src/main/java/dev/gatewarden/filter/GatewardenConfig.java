@@ -210,15 +210,17 @@ public final class GatewardenConfig {
     private Builder() {}
 
     /**
-     * Sets the host used in stale-cache keys. Set it when the app answers for one site behind a proxy;
-     * otherwise the servlet's server name is used (never a raw forwarded header).
+     * Sets the host used in stale-cache keys. Set it when the app answers for one site behind a
+     * proxy; otherwise the servlet's server name is used (never a raw forwarded header).
      *
      * @throws IllegalArgumentException if it is not a host name, optionally with a port
      */
     public Builder canonicalHost(String host) {
       if (host != null && !HOST.matcher(host).matches()) {
         throw new IllegalArgumentException(
-            "canonical host \"" + host + "\" is not allowed: use a host name such as shop.example.com");
+            "canonical host \""
+                + host
+                + "\" is not allowed: use a host name such as shop.example.com");
       }
       this.canonicalHost = host == null ? null : host.toLowerCase(Locale.ROOT);
       return this;

@@ -27,9 +27,9 @@ import org.slf4j.MDC;
 
 /**
  * Keeps broken responses from reaching clients. For every request the filter picks a request id and
- * a {@link Route}, lets the app write into a bounded capture buffer, and then either sends the app's
- * response unchanged (storing good GET responses as stale copies) or, when the app failed — an
- * exception, a failure status (500, 502, 503, 504 by default) or a body that does not match its
+ * a {@link Route}, lets the app write into a bounded capture buffer, and then either sends the
+ * app's response unchanged (storing good GET responses as stale copies) or, when the app failed —
+ * an exception, a failure status (500, 502, 503, 504 by default) or a body that does not match its
  * {@code Content-Length} — sends a stale copy of the page or a friendly error page instead. Either
  * way the client receives one complete, well-formed response.
  *
@@ -48,12 +48,14 @@ import org.slf4j.MDC;
  * </filter-mapping>
  * }</pre>
  *
- * or in code with {@link #GatewardenFilter(GatewardenConfig)}. The settings are read and validated in
- * {@link #init}; a bad one stops start-up with a message naming the key, the value and what is
+ * or in code with {@link #GatewardenFilter(GatewardenConfig)}. The settings are read and validated
+ * in {@link #init}; a bad one stops start-up with a message naming the key, the value and what is
  * allowed. Thread-safe: one instance serves all requests.
  */
 public final class GatewardenFilter implements Filter {
-  /** The init-param naming a properties file with more settings ({@code classpath:}, {@code file:}). */
+  /**
+   * The init-param naming a properties file with more settings ({@code classpath:}, {@code file:}).
+   */
   public static final String CONFIG_FILE_PARAM = "config-file";
 
   /** The MDC key under which the request id is put while the app runs. */
@@ -65,7 +67,9 @@ public final class GatewardenFilter implements Filter {
   private final GatewardenConfig given;
   private volatile FilterRuntime runtime;
 
-  /** For web.xml: the settings come from init-params (and the file named by {@code config-file}). */
+  /**
+   * For web.xml: the settings come from init-params (and the file named by {@code config-file}).
+   */
   public GatewardenFilter() {
     this.given = null;
   }
@@ -108,7 +112,9 @@ public final class GatewardenFilter implements Filter {
     try (InputStream in = open(location, loader)) {
       if (in == null) {
         throw new ConfigException(
-            CONFIG_FILE_PARAM, location, "a readable properties file (classpath:/x, file:/x or a path)");
+            CONFIG_FILE_PARAM,
+            location,
+            "a readable properties file (classpath:/x, file:/x or a path)");
       }
       try (Reader r = new InputStreamReader(in, StandardCharsets.UTF_8)) {
         props.load(r);
@@ -177,7 +183,8 @@ public final class GatewardenFilter implements Filter {
     if (failure != null && request.isAsyncStarted() && finish == Exchange.Finish.SENT) {
       request.getAsyncContext().complete();
     }
-    if (finish == Exchange.Finish.FAILED_WHILE_STREAMING || failure instanceof VirtualMachineError) {
+    if (finish == Exchange.Finish.FAILED_WHILE_STREAMING
+        || failure instanceof VirtualMachineError) {
       rethrow(failure);
     }
   }

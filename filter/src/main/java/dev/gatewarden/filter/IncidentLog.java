@@ -6,9 +6,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The filter's log lines: one WARN line per incident (what failed, why, and what the client got), the
- * stack trace at DEBUG, and the cache's decisions at DEBUG. Values that come from the request are
- * stripped of control characters so that a crafted path cannot forge log lines.
+ * The filter's log lines: one WARN line per incident (what failed, why, and what the client got),
+ * the stack trace at DEBUG, and the cache's decisions at DEBUG. Values that come from the request
+ * are stripped of control characters so that a crafted path cannot forge log lines.
  */
 final class IncidentLog {
   private static final Logger LOG = LoggerFactory.getLogger("dev.gatewarden.filter");

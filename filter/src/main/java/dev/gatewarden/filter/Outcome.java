@@ -1,6 +1,8 @@
 package dev.gatewarden.filter;
 
-/** How the filter answered a request: the {@code outcome} tag of {@code gatewarden.server.requests}. */
+/**
+ * How the filter answered a request: the {@code outcome} tag of {@code gatewarden.server.requests}.
+ */
 enum Outcome {
   /** The app's own response, sent unchanged (including 4xx and non-failure statuses). */
   OK("ok"),

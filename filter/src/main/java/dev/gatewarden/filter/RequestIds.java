@@ -5,9 +5,9 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Chooses a request's id: a valid incoming id header, else the trace id of a valid W3C {@code
- * traceparent}, else a new random one. Valid means 1 to 128 characters of letters, digits and {@code
- * - _ . : + / =}, so an id can be logged and reflected without surprises (it is still escaped
- * wherever it is reflected).
+ * traceparent}, else a new random one. Valid means 1 to 128 characters of letters, digits and
+ * {@code - _ . : + / =}, so an id can be logged and reflected without surprises (it is still
+ * escaped wherever it is reflected).
  */
 final class RequestIds {
   private static final char[] HEX = "0123456789abcdef".toCharArray();

@@ -11,9 +11,9 @@ import java.util.regex.Pattern;
 
 /**
  * A named group of request paths with its own policy: which statuses count as failures, how stale
- * copies are kept, and whether the app's flushes are honoured. The first route whose pattern matches
- * a request's path (servlet path plus path info, decoded, without the context path) applies; a
- * default route, which has no patterns, matches everything else.
+ * copies are kept, and whether the app's flushes are honoured. The first route whose pattern
+ * matches a request's path (servlet path plus path info, decoded, without the context path)
+ * applies; a default route, which has no patterns, matches everything else.
  *
  * <p>Patterns follow servlet mapping syntax: an exact path ({@code /health}), a prefix ending in
  * {@code /*} ({@code /api/*}, which also matches {@code /api}), an extension ({@code *.css}), or
@@ -74,8 +74,8 @@ public final class Route {
 
   /**
    * Whether the app's {@code flush()} sends the bytes written so far to the client at once (for
-   * long-polling or progressively rendered pages). Off by default: flushes within the capture buffer
-   * are absorbed so that a failure can still be answered with a stale copy or an error page.
+   * long-polling or progressively rendered pages). Off by default: flushes within the capture
+   * buffer are absorbed so that a failure can still be answered with a stale copy or an error page.
    */
   public boolean honourFlush() {
     return honourFlush;
@@ -122,9 +122,7 @@ public final class Route {
     private Builder(String name) {
       if (name == null || !NAME.matcher(name).matches()) {
         throw new IllegalArgumentException(
-            "route name \""
-                + name
-                + "\" is not allowed: use 1 to 64 letters, digits, '-' or '_'");
+            "route name \"" + name + "\" is not allowed: use 1 to 64 letters, digits, '-' or '_'");
       }
       this.name = name;
     }
@@ -178,8 +176,13 @@ public final class Route {
       boolean ok =
           p != null
               && (p.equals("/*")
-                  || (p.startsWith("/") && p.endsWith("/*") && !p.substring(0, p.length() - 2).contains("*"))
-                  || (p.startsWith("*.") && p.length() > 2 && p.indexOf('/') < 0 && p.indexOf('*', 1) < 0)
+                  || (p.startsWith("/")
+                      && p.endsWith("/*")
+                      && !p.substring(0, p.length() - 2).contains("*"))
+                  || (p.startsWith("*.")
+                      && p.length() > 2
+                      && p.indexOf('/') < 0
+                      && p.indexOf('*', 1) < 0)
                   || (p.startsWith("/") && !p.contains("*")));
       if (!ok) {
         throw new IllegalArgumentException(

@@ -25,7 +25,9 @@ class ConfigurationTest {
             Map.ofEntries(
                 Map.entry("host", "Shop.Example.com"),
                 Map.entry("buffer-size", "256KiB"),
-                Map.entry("gatewarden.streaming-content-types", "text/event-stream, application/x-ndjson"),
+                Map.entry(
+                    "gatewarden.streaming-content-types",
+                    "text/event-stream, application/x-ndjson"),
                 Map.entry("request-id-header", "X-Correlation-Id"),
                 Map.entry("failure-statuses", "500,503"),
                 Map.entry("cache.max-bytes", "16MiB"),
@@ -41,7 +43,8 @@ class ConfigurationTest {
                 Map.entry("route.static.cache.max-stale", "1d")));
     assertThat(c.canonicalHost()).isEqualTo("shop.example.com");
     assertThat(c.bufferSize()).isEqualTo(256 * 1024);
-    assertThat(c.streamingContentTypes()).containsExactly("text/event-stream", "application/x-ndjson");
+    assertThat(c.streamingContentTypes())
+        .containsExactly("text/event-stream", "application/x-ndjson");
     assertThat(c.requestIdHeader()).isEqualTo("X-Correlation-Id");
     assertThat(c.cacheMaxBytes()).isEqualTo(16L << 20);
     assertThat(c.cacheMaxEntryBytes()).isEqualTo(512L << 10);
@@ -61,7 +64,8 @@ class ConfigurationTest {
 
   @Test
   void badValueNamesKeyValueAndWhatIsAllowed() {
-    assertThatThrownBy(() -> GatewardenConfig.fromProperties(Map.of("cache.max-stale", "ten minutes")))
+    assertThatThrownBy(
+            () -> GatewardenConfig.fromProperties(Map.of("cache.max-stale", "ten minutes")))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("cache.max-stale")
         .hasMessageContaining("\"ten minutes\"")

@@ -199,5 +199,4 @@ public enum Container {
   interface Stopper {
     void stop() throws Exception;
   }
-
 }

@@ -52,7 +52,8 @@ class FailureFallbackTest {
     try (Container.Running server = start(container)) {
       HttpResponse<String> r = Http.get(server.uri("/page"), "Accept", "text/html");
       assertThat(r.statusCode()).isEqualTo(500);
-      assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/html"));
+      assertThat(r.headers().firstValue("Content-Type"))
+          .hasValueSatisfying(v -> assertThat(v).startsWith("text/html"));
       assertThat(r.headers().firstValue("Cache-Control")).contains("no-store");
       assertThat(r.headers().firstValue("X-Request-Id")).isPresent();
       assertThat(r.body())
@@ -75,7 +76,7 @@ class FailureFallbackTest {
       assertThat(r.statusCode()).isEqualTo(503);
       assertThat(r.headers().firstValue("Retry-After")).contains("30");
       assertThat(r.headers().firstValue("Content-Type")).contains("application/problem+json");
-      assertThat(r.body()).contains("\"status\":503").doesNotContain("db-7");
+      assertThat(r.body()).contains("\"status\": 503").doesNotContain("db-7");
       assertThat(
               registry
                   .get("gatewarden.server.requests")
@@ -112,7 +113,8 @@ class FailureFallbackTest {
 
   @ParameterizedTest
   @EnumSource(Container.class)
-  void partialWriteWithoutStaleCopyGivesErrorPageNotHalfAPage(Container container) throws Exception {
+  void partialWriteWithoutStaleCopyGivesErrorPageNotHalfAPage(Container container)
+      throws Exception {
     page.behaviour.set(
         (req, resp) -> {
           resp.getOutputStream().write("half a pa".getBytes(StandardCharsets.UTF_8));
@@ -120,7 +122,8 @@ class FailureFallbackTest {
           throw new IllegalStateException("boom");
         });
     try (Container.Running server = start(container)) {
-      String raw = Http.raw(server.port(), "GET /page HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      String raw =
+          Http.raw(server.port(), "GET /page HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
       assertThat(raw).startsWith("HTTP/1.1 500").doesNotContain("half a pa");
     }
   }
@@ -136,7 +139,8 @@ class FailureFallbackTest {
       assertThat(stale.statusCode()).isEqualTo(200);
       assertThat(stale.body()).isEqualTo("<p>good page</p>");
       assertThat(stale.headers().firstValue("Age")).contains("1800");
-      assertThat(stale.headers().firstValue("Cache-Status").orElseThrow()).contains("fwd-status=502");
+      assertThat(stale.headers().firstValue("Cache-Status").orElseThrow())
+          .contains("fwd-status=502");
 
       ticker.advance(Duration.ofMinutes(31)); // past the default one-hour window
       HttpResponse<String> page502 = Http.get(server.uri("/page"));
@@ -152,7 +156,8 @@ class FailureFallbackTest {
       page.behaviour.set(
           (req, resp) -> {
             resp.setContentLength(100);
-            resp.getOutputStream().write("only 20 bytes here..".getBytes(StandardCharsets.US_ASCII));
+            resp.getOutputStream()
+                .write("only 20 bytes here..".getBytes(StandardCharsets.US_ASCII));
             if (flush) {
               resp.getOutputStream().flush();
             }
@@ -160,7 +165,10 @@ class FailureFallbackTest {
       try (Container.Running server = start(container)) {
         String raw =
             Http.raw(server.port(), "GET /page HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        assertThat(raw).as("flush=" + flush).startsWith("HTTP/1.1 502").doesNotContain("only 20 bytes");
+        assertThat(raw)
+            .as("flush=" + flush)
+            .startsWith("HTTP/1.1 502")
+            .doesNotContain("only 20 bytes");
       }
     }
   }

@@ -12,7 +12,9 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
-/** HTTP for tests: a JDK client for well-formed exchanges, raw sockets to see exactly what was sent. */
+/**
+ * HTTP for tests: a JDK client for well-formed exchanges, raw sockets to see exactly what was sent.
+ */
 public final class Http {
   private static final HttpClient CLIENT =
       HttpClient.newBuilder()
@@ -32,7 +34,9 @@ public final class Http {
   public static HttpResponse<String> send(String method, URI uri, String body, String... headers)
       throws Exception {
     HttpRequest.BodyPublisher p =
-        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body);
+        body == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body);
     return send(request(uri, headers).method(method, p).build());
   }
 
@@ -41,7 +45,8 @@ public final class Http {
   }
 
   public static HttpResponse<byte[]> getBytes(URI uri, String... headers) throws Exception {
-    return CLIENT.send(request(uri, headers).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    return CLIENT.send(
+        request(uri, headers).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
   }
 
   public static HttpClient client() {
