@@ -1,0 +1,550 @@
+package dev.gatewarden.resilience;
+
+import dev.gatewarden.cache.CacheRequest;
+import dev.gatewarden.cache.StaleCache;
+import dev.gatewarden.cache.StaleCopy;
+import io.github.resilience4j.bulkhead.Bulkhead;
+import io.github.resilience4j.bulkhead.BulkheadConfig;
+import io.github.resilience4j.bulkhead.BulkheadRegistry;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
+import io.github.resilience4j.core.functions.Either;
+import io.github.resilience4j.micrometer.tagged.TaggedBulkheadMetrics;
+import io.github.resilience4j.micrometer.tagged.TaggedCircuitBreakerMetrics;
+import io.github.resilience4j.micrometer.tagged.TaggedRetryMetrics;
+import io.github.resilience4j.retry.Retry;
+import io.github.resilience4j.retry.RetryConfig;
+import io.github.resilience4j.retry.RetryRegistry;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.Timer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+
+/**
+ * The outbound engine for one named upstream: every adapter (JDK {@code HttpClient}, Apache
+ * HttpClient 5, OkHttp, Spring) hands it a neutral {@link ClientRequest} and a {@link Transport},
+ * and it applies the policies, outer to inner:
+ *
+ * <pre>
+ * stale fallback
+ *  └ total timeout (the policy's, capped by the current {@link Deadline})
+ *     └ retry (Resilience4j Retry; idempotent methods only; budget; backoff with jitter; Retry-After)
+ *        └ circuit breaker (Resilience4j)
+ *           └ bulkhead (Resilience4j, semaphore, no queue)
+ *              └ attempt timeout
+ *                 └ response validation (truncation via the transport, then user validators)
+ * </pre>
+ *
+ * <p>A call whose retries are exhausted on a failure status returns that last response (so clients
+ * keep their own status handling); a call that got no usable response throws {@link
+ * UpstreamException} with its {@link FailureCause}. A GET whose every attempt failed is answered
+ * with a stale copy when the cache rules allow, marked with {@code Age} and {@code Cache-Status}.
+ *
+ * <p>Thread-safe: one instance serves all calls to its upstream. Resilience4j's own registries are
+ * per instance, so two web applications in one JVM never share a breaker.
+ */
+public final class Upstream {
+  private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME;
+
+  private final UpstreamPolicy policy;
+  private final CircuitBreaker breaker;
+  private final Bulkhead bulkhead;
+  private final Retry retry;
+  private final RetryBudget budget;
+  private final StaleCache stale;
+  private final LongSupplier nanoTime;
+  private final MeterRegistry registry;
+  private final Counter retries;
+  private final ThreadLocal<Call> currentCall = new ThreadLocal<>();
+
+  private Upstream(Builder b) {
+    this.policy = b.policy;
+    this.nanoTime = b.nanoTime;
+    this.registry = b.registry;
+    CircuitBreakerRegistry breakers =
+        CircuitBreakerRegistry.of(
+            CircuitBreakerConfig.custom()
+                .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+                .slidingWindowSize(policy.breakerWindow)
+                .minimumNumberOfCalls(Math.min(policy.breakerMinimumCalls, policy.breakerWindow))
+                .failureRateThreshold(policy.breakerFailureRate)
+                .waitDurationInOpenState(policy.breakerOpenFor)
+                .permittedNumberOfCallsInHalfOpenState(2)
+                .recordExceptions(Throwable.class)
+                .build());
+    this.breaker = breakers.circuitBreaker(policy.name);
+    BulkheadRegistry bulkheads =
+        BulkheadRegistry.of(
+            BulkheadConfig.custom()
+                .maxConcurrentCalls(policy.bulkheadMaxConcurrent)
+                .maxWaitDuration(Duration.ZERO)
+                .build());
+    this.bulkhead = bulkheads.bulkhead(policy.name);
+    RetryRegistry retryRegistry =
+        RetryRegistry.of(
+            RetryConfig.<ClientResponse>custom()
+                .maxAttempts(policy.maxAttempts)
+                .retryOnResult(r -> call().shouldRetry(r))
+                .retryOnException(t -> call().shouldRetry(t))
+                .intervalBiFunction((attempt, outcome) -> call().delayMillis(attempt, outcome))
+                .failAfterMaxAttempts(false)
+                .build());
+    this.retry = retryRegistry.retry(policy.name);
+    this.budget =
+        new RetryBudget(policy.retryBudgetRatio, policy.retryBudgetMinPerSecond, nanoTime);
+    this.stale = policy.stale.enabled() ? b.staleCache : null;
+    TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(breakers).bindTo(registry);
+    TaggedBulkheadMetrics.ofBulkheadRegistry(bulkheads).bindTo(registry);
+    TaggedRetryMetrics.ofRetryRegistry(retryRegistry).bindTo(registry);
+    this.retries =
+        Counter.builder("gatewarden.client.retries")
+            .description("Retries sent to an upstream")
+            .tag("upstream", policy.name)
+            .register(registry);
+  }
+
+  /** An engine for this policy, with meters in {@code Metrics.globalRegistry}. */
+  public static Upstream of(UpstreamPolicy policy) {
+    return builder(policy).build();
+  }
+
+  /** A builder, to choose the meter registry, the stale store or the clock. */
+  public static Builder builder(UpstreamPolicy policy) {
+    return new Builder(policy);
+  }
+
+  /** The policy. */
+  public UpstreamPolicy policy() {
+    return policy;
+  }
+
+  /** The circuit breaker's state, e.g. {@code CLOSED}, {@code OPEN}, {@code HALF_OPEN}. */
+  public String breakerState() {
+    return breaker.getState().name();
+  }
+
+  /**
+   * Sends a request through every policy.
+   *
+   * @return the upstream's response (possibly a failure status, after retries), or a stale copy
+   * @throws UpstreamException when no usable response could be had
+   */
+  public ClientResponse execute(ClientRequest request, Transport transport)
+      throws UpstreamException {
+    long start = nanoTime.getAsLong();
+    Deadline total = Deadline.after(policy.totalTimeout, nanoTime);
+    Optional<Deadline> outer = Deadline.current();
+    if (outer.isPresent()) {
+      total = total.min(outer.get().remaining());
+    }
+    Call call = new Call(request, total);
+    budget.recordRequest();
+    try {
+      ClientResponse response = run(call, transport);
+      boolean failed = isFailureStatus(response.status());
+      if (!failed) {
+        storeIfAllowed(request, response);
+        record(start, "success", null);
+        return response;
+      }
+      Optional<ClientResponse> copy = staleCopy(request, response.status());
+      if (copy.isPresent()) {
+        record(start, "stale", FailureCause.UPSTREAM_STATUS);
+        return copy.get();
+      }
+      record(start, "failure", FailureCause.UPSTREAM_STATUS);
+      return response;
+    } catch (AttemptFailure f) {
+      Optional<ClientResponse> copy = staleCopy(request, 0);
+      if (copy.isPresent()) {
+        record(start, "stale", f.cause);
+        return copy.get();
+      }
+      record(start, "failure", f.cause);
+      throw new UpstreamException(
+          policy.name, f.cause, call.attempts, f.getMessage(), f.getCause());
+    }
+  }
+
+  private ClientResponse run(Call call, Transport transport) throws AttemptFailure {
+    Retry.Context<ClientResponse> context = retry.context();
+    currentCall.set(call);
+    try {
+      while (true) {
+        ClientResponse response;
+        try {
+          response = attempt(call, transport);
+        } catch (AttemptFailure f) {
+          call.lastFailure = f;
+          try {
+            context.onError(f); // sleeps and returns when retrying, rethrows otherwise
+          } catch (AttemptFailure again) {
+            throw again;
+          } catch (Exception impossible) {
+            throw f;
+          }
+          retries.increment();
+          continue;
+        }
+        call.lastResponse = response;
+        if (context.onResult(response)) { // sleeps when retrying
+          retries.increment();
+          continue;
+        }
+        context.onComplete();
+        return response;
+      }
+    } finally {
+      currentCall.remove();
+    }
+  }
+
+  private Call call() {
+    Call c = currentCall.get();
+    if (c == null) {
+      throw new IllegalStateException("retry predicate called outside a call");
+    }
+    return c;
+  }
+
+  private ClientResponse attempt(Call call, Transport transport) throws AttemptFailure {
+    Duration left = call.total.remaining();
+    if (left.compareTo(policy.minimumAttemptTime) < 0) {
+      throw new AttemptFailure(
+          FailureCause.TIMEOUT,
+          "only " + left.toMillis() + " ms left of the deadline; not sent",
+          null);
+    }
+    if (!breaker.tryAcquirePermission()) {
+      throw new AttemptFailure(FailureCause.CIRCUIT_OPEN, "circuit breaker is open", null);
+    }
+    if (!bulkhead.tryAcquirePermission()) {
+      breaker.releasePermission();
+      throw new AttemptFailure(
+          FailureCause.OVERLOAD,
+          "bulkhead full (" + policy.bulkheadMaxConcurrent + " calls in flight)",
+          null);
+    }
+    long t0 = nanoTime.getAsLong();
+    call.attempts++;
+    try {
+      Duration timeout = left.compareTo(policy.attemptTimeout) < 0 ? left : policy.attemptTimeout;
+      ClientResponse response;
+      try {
+        response = transport.send(call.request, timeout);
+      } catch (IOException e) {
+        AttemptFailure f = new AttemptFailure(classify(e), describe(e), e);
+        f.connectionRefused = e instanceof ConnectException;
+        breaker.onError(nanoTime.getAsLong() - t0, TimeUnit.NANOSECONDS, f);
+        throw f;
+      } catch (RuntimeException e) {
+        breaker.onError(nanoTime.getAsLong() - t0, TimeUnit.NANOSECONDS, e);
+        throw e;
+      }
+      for (ResponseValidator v : policy.validators) {
+        String problem = v.validate(response);
+        if (problem != null) {
+          AttemptFailure f = new AttemptFailure(FailureCause.INVALID_RESPONSE, problem, null);
+          breaker.onError(nanoTime.getAsLong() - t0, TimeUnit.NANOSECONDS, f);
+          throw f;
+        }
+      }
+      if (isFailureStatus(response.status())) {
+        breaker.onError(
+            nanoTime.getAsLong() - t0,
+            TimeUnit.NANOSECONDS,
+            new AttemptFailure(FailureCause.UPSTREAM_STATUS, "status " + response.status(), null));
+      } else {
+        breaker.onSuccess(nanoTime.getAsLong() - t0, TimeUnit.NANOSECONDS);
+      }
+      return response;
+    } finally {
+      bulkhead.onComplete();
+    }
+  }
+
+  private boolean isFailureStatus(int status) {
+    return status >= 500 || policy.retryStatuses.contains(status);
+  }
+
+  static FailureCause classify(IOException e) {
+    if (e instanceof TransportException) {
+      return ((TransportException) e).failureCause();
+    }
+    FailureCause c = FailureCause.classify(e);
+    if (c == FailureCause.APPLICATION) {
+      // An I/O failure the adapter did not classify: the connection broke before a usable response.
+      return e instanceof InterruptedIOException ? FailureCause.TIMEOUT : FailureCause.CONNECT;
+    }
+    return c;
+  }
+
+  private static String describe(Throwable t) {
+    return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+  }
+
+  // ---- stale copies -----------------------------------------------------------------------------
+
+  private void storeIfAllowed(ClientRequest request, ClientResponse response) {
+    if (stale == null || response.status() != 200 || !"GET".equals(request.method())) {
+      return;
+    }
+    byte[] body = response.bodyUnsafe();
+    stale.store(
+        new OutboundCacheRequest(request),
+        200,
+        response.headers(),
+        body,
+        0,
+        body.length,
+        policy.stale);
+  }
+
+  private Optional<ClientResponse> staleCopy(ClientRequest request, int failedStatus) {
+    if (stale == null) {
+      return Optional.empty();
+    }
+    Optional<StaleCopy> copy = stale.lookup(new OutboundCacheRequest(request), policy.stale);
+    if (copy.isEmpty()) {
+      return Optional.empty();
+    }
+    StaleCopy c = copy.get();
+    ByteArrayOutputStream body = new ByteArrayOutputStream(c.response().bodyLength());
+    try {
+      c.response().writeBodyTo(body);
+    } catch (IOException impossible) {
+      return Optional.empty();
+    }
+    Map<String, String> marks = new LinkedHashMap<>();
+    marks.put("Age", Long.toString(c.ageSeconds()));
+    marks.put("Cache-Status", c.cacheStatus("Gatewarden", failedStatus));
+    return Optional.of(
+        ClientResponse.of(c.response().status(), c.response().headers(), body.toByteArray())
+            .withHeaders(marks));
+  }
+
+  private static final class OutboundCacheRequest implements CacheRequest {
+    private final ClientRequest request;
+
+    OutboundCacheRequest(ClientRequest request) {
+      this.request = request;
+    }
+
+    @Override
+    public String method() {
+      return request.method();
+    }
+
+    @Override
+    public String host() {
+      String host = request.uri().getHost();
+      int port = request.uri().getPort();
+      return (host == null ? "" : host) + (port < 0 ? "" : ":" + port);
+    }
+
+    @Override
+    public String path() {
+      String p = request.uri().getRawPath();
+      return p == null || p.isEmpty() ? "/" : p;
+    }
+
+    @Override
+    public String query() {
+      return request.uri().getRawQuery();
+    }
+
+    @Override
+    public String header(String name) {
+      List<String> v = request.headers().get(name);
+      return v == null || v.isEmpty() ? null : String.join(", ", v);
+    }
+
+    @Override
+    public boolean hasSession() {
+      return false;
+    }
+  }
+
+  // ---- metrics ----------------------------------------------------------------------------------
+
+  private void record(long start, String outcome, FailureCause cause) {
+    Timer.builder("gatewarden.client.requests")
+        .description("Calls to an upstream through Gatewarden, by outcome and failure cause")
+        .tag("upstream", policy.name)
+        .tag("outcome", outcome)
+        .tag("cause", cause == null ? "none" : cause.tag())
+        .register(registry)
+        .record(nanoTime.getAsLong() - start, TimeUnit.NANOSECONDS);
+  }
+
+  // ---- one call's retry decisions -----------------------------------------------------------
+
+  /** The state of one call, read by the Resilience4j retry predicates and interval function. */
+  private final class Call {
+    final ClientRequest request;
+    final Deadline total;
+    int attempts;
+    AttemptFailure lastFailure;
+    ClientResponse lastResponse;
+
+    Call(ClientRequest request, Deadline total) {
+      this.request = request;
+      this.total = total;
+    }
+
+    boolean shouldRetry(ClientResponse response) {
+      if (!policy.retryStatuses.contains(response.status())) {
+        return false;
+      }
+      long delay = retryAfterMillis(response);
+      if (delay == -2) {
+        return false; // a valid Retry-After beyond the cap: waiting that long is not our call
+      }
+      return mayRetry(false, Math.max(delay, 0));
+    }
+
+    boolean shouldRetry(Throwable t) {
+      if (!(t instanceof AttemptFailure)) {
+        return false;
+      }
+      AttemptFailure f = (AttemptFailure) t;
+      switch (f.cause) {
+        case TIMEOUT:
+        case CONNECT:
+        case DNS:
+        case INVALID_RESPONSE:
+          return mayRetry(f.connectionRefused, 0);
+        default:
+          return false;
+      }
+    }
+
+    private boolean mayRetry(boolean requestNeverSent, long minimumDelayMillis) {
+      if (attempts >= policy.maxAttempts) {
+        return false;
+      }
+      boolean idempotent =
+          request.isIdempotent()
+              || policy.retryNonIdempotent
+              || (policy.retryWithIdempotencyKey && request.header("Idempotency-Key") != null);
+      if (!idempotent && !requestNeverSent) {
+        return false;
+      }
+      long leftMillis = total.remaining().toMillis();
+      if (leftMillis - minimumDelayMillis < policy.minimumAttemptTime.toMillis()) {
+        return false;
+      }
+      return budget.tryRetry();
+    }
+
+    long delayMillis(int attempt, Either<Throwable, ClientResponse> outcome) {
+      long delay;
+      long retryAfter = outcome.isRight() ? retryAfterMillis(outcome.get()) : -1;
+      if (retryAfter >= 0) {
+        delay = retryAfter;
+      } else {
+        long ceiling =
+            Math.min(
+                policy.backoffMax.toMillis(),
+                policy.backoffInitial.toMillis() << Math.min(20, Math.max(0, attempt - 1)));
+        delay = ThreadLocalRandom.current().nextLong(ceiling + 1); // full jitter
+      }
+      long room = total.remaining().toMillis() - policy.minimumAttemptTime.toMillis();
+      return Math.max(0, Math.min(delay, room));
+    }
+
+    /**
+     * The response's {@code Retry-After} in milliseconds: -1 when absent or malformed (then backoff
+     * applies), -2 when valid but beyond the cap. Negative, huge and unparseable values never make
+     * the engine sleep longer than the cap.
+     */
+    long retryAfterMillis(ClientResponse response) {
+      String v = response.header("Retry-After");
+      if (v == null) {
+        return -1;
+      }
+      v = v.trim();
+      long millis;
+      if (!v.isEmpty() && v.length() <= 10 && v.chars().allMatch(Character::isDigit)) {
+        millis = Long.parseLong(v) * 1000;
+      } else {
+        try {
+          Instant at = ZonedDateTime.parse(v, HTTP_DATE).toInstant();
+          millis = Math.max(0, Duration.between(Instant.now(), at).toMillis());
+        } catch (DateTimeParseException e) {
+          return -1;
+        }
+      }
+      return millis > policy.retryAfterCap.toMillis() ? -2 : millis;
+    }
+  }
+
+  /** One attempt's failure, classified. */
+  static final class AttemptFailure extends IOException {
+    private static final long serialVersionUID = 1L;
+    final transient FailureCause cause;
+    transient boolean connectionRefused;
+
+    AttemptFailure(FailureCause cause, String message, Throwable underlying) {
+      super(message, underlying);
+      this.cause = cause;
+    }
+  }
+
+  /** Builds an {@link Upstream}. Not thread-safe. */
+  public static final class Builder {
+    private final UpstreamPolicy policy;
+    private MeterRegistry registry = Metrics.globalRegistry;
+    private StaleCache staleCache;
+    private LongSupplier nanoTime = System::nanoTime;
+
+    private Builder(UpstreamPolicy policy) {
+      this.policy = java.util.Objects.requireNonNull(policy, "policy");
+    }
+
+    /** Registers meters here instead of {@code Metrics.globalRegistry}. */
+    public Builder meterRegistry(MeterRegistry registry) {
+      this.registry = java.util.Objects.requireNonNull(registry, "registry");
+      return this;
+    }
+
+    /**
+     * Keeps stale copies in this store (shared by several upstreams if you like); default: a new 16
+     * MiB store.
+     */
+    public Builder staleCache(StaleCache cache) {
+      this.staleCache = java.util.Objects.requireNonNull(cache, "staleCache");
+      return this;
+    }
+
+    /** The nanosecond clock for timeouts and the retry budget (tests use a fake one). */
+    public Builder nanoTime(LongSupplier nanoTime) {
+      this.nanoTime = java.util.Objects.requireNonNull(nanoTime, "nanoTime");
+      return this;
+    }
+
+    public Upstream build() {
+      if (staleCache == null) {
+        staleCache = StaleCache.builder().maximumBytes(16L << 20).build();
+      }
+      return new Upstream(this);
+    }
+  }
+}
