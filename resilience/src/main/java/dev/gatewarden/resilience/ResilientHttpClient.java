@@ -1,0 +1,337 @@
+package dev.gatewarden.resilience;
+
+import java.io.IOException;
+import java.net.Authenticator;
+import java.net.CookieHandler;
+import java.net.ProtocolException;
+import java.net.ProxySelector;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpHeaders;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Flow;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSession;
+
+/**
+ * The JDK {@link HttpClient} adapter: a client that sends every request through an {@link
+ * Upstream}'s policies and otherwise behaves like the client it wraps. Adopting it is one line:
+ *
+ * <pre>{@code
+ * HttpClient client = ResilientHttpClient.wrap(HttpClient.newHttpClient(),
+ *     Upstream.of(UpstreamPolicy.builder("inventory").build()));
+ * }</pre>
+ *
+ * <p>Request bodies are read once into memory so that retries can replay them; response bodies are
+ * read whole and validated before the {@code BodyHandler} sees them (so a streaming handler such as
+ * {@code ofInputStream()} still gets a complete body, never half of one). {@code sendAsync} runs
+ * the call on the wrapped client's executor when it has one, else on this client's own daemon
+ * threads. Thread-safe.
+ */
+public final class ResilientHttpClient extends HttpClient {
+  private final HttpClient delegate;
+  private final Upstream upstream;
+  private final Executor asyncExecutor;
+
+  private ResilientHttpClient(HttpClient delegate, Upstream upstream) {
+    this.delegate = delegate;
+    this.upstream = upstream;
+    this.asyncExecutor =
+        delegate
+            .executor()
+            .orElseGet(
+                () -> {
+                  ExecutorService pool =
+                      Executors.newCachedThreadPool(
+                          r -> {
+                            Thread t = new Thread(r, "gatewarden-" + upstream.policy().name());
+                            t.setDaemon(true);
+                            return t;
+                          });
+                  return pool;
+                });
+  }
+
+  /** Wraps {@code client} so that its requests go through {@code upstream}'s policies. */
+  public static HttpClient wrap(HttpClient client, Upstream upstream) {
+    return new ResilientHttpClient(
+        Objects.requireNonNull(client, "client"), Objects.requireNonNull(upstream, "upstream"));
+  }
+
+  @Override
+  public <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler)
+      throws IOException, InterruptedException {
+    ClientRequest neutral = toNeutral(request);
+    ClientResponse response =
+        upstream.execute(neutral, (r, timeout) -> transport(request, r, timeout));
+    return toResponse(request, response, handler);
+  }
+
+  @Override
+  public <T> CompletableFuture<HttpResponse<T>> sendAsync(
+      HttpRequest request, HttpResponse.BodyHandler<T> handler) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return send(request, handler);
+          } catch (IOException e) {
+            throw new CompletionException(e);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CompletionException(e);
+          }
+        },
+        asyncExecutor);
+  }
+
+  @Override
+  public <T> CompletableFuture<HttpResponse<T>> sendAsync(
+      HttpRequest request,
+      HttpResponse.BodyHandler<T> handler,
+      HttpResponse.PushPromiseHandler<T> pushPromiseHandler) {
+    return sendAsync(request, handler); // server push is not offered through the resilient path
+  }
+
+  private ClientResponse transport(HttpRequest original, ClientRequest r, Duration timeout)
+      throws IOException {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(r.uri())
+            .method(r.method(), HttpRequest.BodyPublishers.ofByteArray(r.bodyUnsafe()))
+            .timeout(timeout)
+            .expectContinue(original.expectContinue());
+    original.version().ifPresent(b::version);
+    original.headers().map().forEach((name, values) -> values.forEach(v -> b.header(name, v)));
+    AtomicBoolean headersReceived = new AtomicBoolean();
+    HttpResponse<byte[]> response;
+    try {
+      response =
+          delegate.send(
+              b.build(),
+              info -> {
+                headersReceived.set(true);
+                return HttpResponse.BodySubscribers.ofByteArray();
+              });
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while calling " + r.uri());
+    } catch (java.net.http.HttpTimeoutException e) {
+      throw e;
+    } catch (ProtocolException e) {
+      throw new TransportException(FailureCause.INVALID_RESPONSE, "malformed response", e);
+    } catch (IOException e) {
+      if (headersReceived.get()) {
+        throw new TransportException(
+            FailureCause.INVALID_RESPONSE, "body cut short after the headers", e);
+      }
+      throw e;
+    }
+    return ClientResponse.of(response.statusCode(), response.headers().map(), response.body());
+  }
+
+  private static ClientRequest toNeutral(HttpRequest request) throws IOException {
+    byte[] body = request.bodyPublisher().map(ResilientHttpClient::readAll).orElse(null);
+    return ClientRequest.of(request.method(), request.uri(), request.headers().map(), body);
+  }
+
+  private static byte[] readAll(HttpRequest.BodyPublisher publisher) {
+    HttpResponse.BodySubscriber<byte[]> collector = HttpResponse.BodySubscribers.ofByteArray();
+    publisher.subscribe(
+        new Flow.Subscriber<ByteBuffer>() {
+          @Override
+          public void onSubscribe(Flow.Subscription s) {
+            collector.onSubscribe(s);
+          }
+
+          @Override
+          public void onNext(ByteBuffer item) {
+            collector.onNext(List.of(item));
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            collector.onError(t);
+          }
+
+          @Override
+          public void onComplete() {
+            collector.onComplete();
+          }
+        });
+    try {
+      return collector.getBody().toCompletableFuture().get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while reading the request body", e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("could not read the request body", e.getCause());
+    }
+  }
+
+  private static <T> HttpResponse<T> toResponse(
+      HttpRequest request, ClientResponse response, HttpResponse.BodyHandler<T> handler)
+      throws IOException {
+    HttpHeaders headers = HttpHeaders.of(response.headers(), (n, v) -> true);
+    HttpResponse.ResponseInfo info =
+        new HttpResponse.ResponseInfo() {
+          @Override
+          public int statusCode() {
+            return response.status();
+          }
+
+          @Override
+          public HttpHeaders headers() {
+            return headers;
+          }
+
+          @Override
+          public Version version() {
+            return Version.HTTP_1_1;
+          }
+        };
+    HttpResponse.BodySubscriber<T> subscriber = handler.apply(info);
+    byte[] body = response.bodyUnsafe();
+    AtomicBoolean delivered = new AtomicBoolean();
+    subscriber.onSubscribe(
+        new Flow.Subscription() {
+          @Override
+          public void request(long n) {
+            if (n > 0 && delivered.compareAndSet(false, true)) {
+              if (body.length > 0) {
+                subscriber.onNext(List.of(ByteBuffer.wrap(body).asReadOnlyBuffer()));
+              }
+              subscriber.onComplete();
+            }
+          }
+
+          @Override
+          public void cancel() {
+            delivered.set(true);
+          }
+        });
+    T value;
+    try {
+      value = subscriber.getBody().toCompletableFuture().get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while handing over the body");
+    } catch (ExecutionException e) {
+      throw new IOException("the body handler failed", e.getCause());
+    }
+    return new SimpleResponse<>(request, response.status(), headers, value);
+  }
+
+  private static final class SimpleResponse<T> implements HttpResponse<T> {
+    private final HttpRequest request;
+    private final int status;
+    private final HttpHeaders headers;
+    private final T body;
+
+    SimpleResponse(HttpRequest request, int status, HttpHeaders headers, T body) {
+      this.request = request;
+      this.status = status;
+      this.headers = headers;
+      this.body = body;
+    }
+
+    @Override
+    public int statusCode() {
+      return status;
+    }
+
+    @Override
+    public HttpRequest request() {
+      return request;
+    }
+
+    @Override
+    public Optional<HttpResponse<T>> previousResponse() {
+      return Optional.empty();
+    }
+
+    @Override
+    public HttpHeaders headers() {
+      return headers;
+    }
+
+    @Override
+    public T body() {
+      return body;
+    }
+
+    @Override
+    public Optional<SSLSession> sslSession() {
+      return Optional.empty();
+    }
+
+    @Override
+    public URI uri() {
+      return request.uri();
+    }
+
+    @Override
+    public Version version() {
+      return Version.HTTP_1_1;
+    }
+  }
+
+  // ---- configuration is the wrapped client's --------------------------------------------------
+
+  @Override
+  public Optional<CookieHandler> cookieHandler() {
+    return delegate.cookieHandler();
+  }
+
+  @Override
+  public Optional<Duration> connectTimeout() {
+    return delegate.connectTimeout();
+  }
+
+  @Override
+  public Redirect followRedirects() {
+    return delegate.followRedirects();
+  }
+
+  @Override
+  public Optional<ProxySelector> proxy() {
+    return delegate.proxy();
+  }
+
+  @Override
+  public SSLContext sslContext() {
+    return delegate.sslContext();
+  }
+
+  @Override
+  public SSLParameters sslParameters() {
+    return delegate.sslParameters();
+  }
+
+  @Override
+  public Optional<Authenticator> authenticator() {
+    return delegate.authenticator();
+  }
+
+  @Override
+  public Version version() {
+    return delegate.version();
+  }
+
+  @Override
+  public Optional<Executor> executor() {
+    return delegate.executor();
+  }
+}

@@ -1,0 +1,236 @@
+package dev.gatewarden.resilience;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The engine's decisions with a scripted in-memory transport and a fake clock: what is retried, how
+ * often, how long it waits, when the breaker opens, when a stale copy is served. Real-socket
+ * behaviour of each adapter is covered by the conformance suite.
+ */
+class UpstreamEngineTest {
+  private static final URI ITEM = URI.create("http://inventory.test/item/1");
+
+  private final AtomicLong now = new AtomicLong(1_000_000_000L);
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private final Deque<Object> script = new ArrayDeque<>();
+  private final AtomicInteger sent = new AtomicInteger();
+
+  /** Each attempt takes the next scripted response or exception; the last one repeats. */
+  private final Transport transport =
+      (request, timeout) -> {
+        sent.incrementAndGet();
+        Object next = script.size() > 1 ? script.poll() : script.peek();
+        if (next instanceof IOException) {
+          throw (IOException) next;
+        }
+        return (ClientResponse) next;
+      };
+
+  private static ClientResponse status(int code, String... headers) {
+    Map<String, List<String>> h = new java.util.HashMap<>();
+    for (int i = 0; i < headers.length; i += 2) {
+      h.put(headers[i], List.of(headers[i + 1]));
+    }
+    return ClientResponse.of(code, h, ("status " + code).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private Upstream upstream(UpstreamPolicy.Builder policy) {
+    return Upstream.builder(policy.backoff(Duration.ofMillis(1), Duration.ofMillis(2)).build())
+        .meterRegistry(registry)
+        .nanoTime(now::get)
+        .build();
+  }
+
+  @Test
+  void retriesAn503AndReturnsTheSuccess() throws Exception {
+    script.add(status(503));
+    script.add(status(200));
+    ClientResponse r =
+        upstream(UpstreamPolicy.builder("inv")).execute(ClientRequest.get(ITEM), transport);
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(sent).hasValue(2);
+    assertThat(registry.get("gatewarden.client.retries").counter().count()).isEqualTo(1);
+    assertThat(registry.get("gatewarden.client.requests").tag("outcome", "success").timer().count())
+        .isEqualTo(1);
+  }
+
+  @Test
+  void postIsSentExactlyOnceByDefault() throws Exception {
+    script.add(status(503));
+    ClientRequest post =
+        ClientRequest.of("POST", ITEM, Map.of(), "order".getBytes(StandardCharsets.UTF_8));
+    ClientResponse r = upstream(UpstreamPolicy.builder("inv")).execute(post, transport);
+    assertThat(r.status()).isEqualTo(503);
+    assertThat(sent).hasValue(1);
+  }
+
+  @Test
+  void postWithIdempotencyKeyIsRetriedWhenTheUpstreamOptsIn() throws Exception {
+    script.add(status(503));
+    script.add(status(201));
+    ClientRequest post =
+        ClientRequest.of("POST", ITEM, Map.of("Idempotency-Key", List.of("k1")), new byte[] {1});
+    ClientResponse r =
+        upstream(UpstreamPolicy.builder("inv").retryWithIdempotencyKey(true))
+            .execute(post, transport);
+    assertThat(r.status()).isEqualTo(201);
+    assertThat(sent).hasValue(2);
+  }
+
+  @Test
+  void refusedConnectionIsRetriedEvenForPostBecauseNothingWasSent() throws Exception {
+    script.add(new ConnectException("Connection refused"));
+    script.add(status(201));
+    ClientRequest post = ClientRequest.of("POST", ITEM, Map.of(), new byte[] {1});
+    assertThat(upstream(UpstreamPolicy.builder("inv")).execute(post, transport).status())
+        .isEqualTo(201);
+  }
+
+  @Test
+  void givesUpAfterMaxAttemptsWithTheCause() {
+    script.add(new ConnectException("Connection refused"));
+    Upstream up = upstream(UpstreamPolicy.builder("inv").maxAttempts(3));
+    assertThatThrownBy(() -> up.execute(ClientRequest.get(ITEM), transport))
+        .isInstanceOfSatisfying(
+            UpstreamException.class,
+            e -> {
+              assertThat(e.failureCause()).isEqualTo(FailureCause.CONNECT);
+              assertThat(e.attempts()).isEqualTo(3);
+              assertThat(e.getMessage()).contains("inv").contains("connect");
+            });
+    assertThat(sent).hasValue(3);
+  }
+
+  @Test
+  void retryAfterBeyondTheCapEndsTheCallInsteadOfSleeping() throws Exception {
+    script.add(status(503, "Retry-After", "3600"));
+    ClientResponse r =
+        upstream(UpstreamPolicy.builder("inv")).execute(ClientRequest.get(ITEM), transport);
+    assertThat(r.status()).isEqualTo(503);
+    assertThat(sent).hasValue(1);
+  }
+
+  @Test
+  void malformedOrNegativeRetryAfterFallsBackToBackoff() throws Exception {
+    for (String bad : new String[] {"-5", "soon", "99999999999999999999"}) {
+      script.clear();
+      sent.set(0);
+      script.add(status(503, "Retry-After", bad));
+      script.add(status(200));
+      ClientResponse r =
+          upstream(UpstreamPolicy.builder("inv")).execute(ClientRequest.get(ITEM), transport);
+      assertThat(r.status()).as(bad).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void failsFastWithoutCallingWhenTheDeadlineIsAlmostGone() {
+    script.add(status(200));
+    Upstream up = upstream(UpstreamPolicy.builder("inv"));
+    Deadline.Scope scope = Deadline.after(Duration.ofMillis(5), now::get).makeCurrent();
+    try {
+      assertThatThrownBy(() -> up.execute(ClientRequest.get(ITEM), transport))
+          .isInstanceOfSatisfying(
+              UpstreamException.class,
+              e -> assertThat(e.failureCause()).isEqualTo(FailureCause.TIMEOUT));
+    } finally {
+      scope.close();
+    }
+    assertThat(sent).hasValue(0);
+  }
+
+  @Test
+  void retryBudgetBoundsRetriesDuringAnOutage() {
+    script.add(status(503));
+    Upstream up =
+        upstream(
+            UpstreamPolicy.builder("inv")
+                .maxAttempts(3)
+                .retryBudget(0.2, 0)
+                .circuitBreaker(100, 1000, 1000, Duration.ofSeconds(30)));
+    int callers = 500;
+    for (int i = 0; i < callers; i++) {
+      try {
+        up.execute(ClientRequest.get(URI.create("http://inventory.test/item/" + i)), transport);
+      } catch (UpstreamException e) {
+        // the breaker may open; counted below either way
+      }
+    }
+    // Without the budget 500 callers would make 1,500 attempts; with it, about 20 % more than 500.
+    assertThat(sent.get()).isBetween(callers + 90, (int) (callers * 1.2) + 1);
+  }
+
+  @Test
+  void breakerOpensAndRecovers() throws Exception {
+    script.add(status(500));
+    Upstream up =
+        upstream(
+            UpstreamPolicy.builder("inv")
+                .maxAttempts(1)
+                .circuitBreaker(50, 10, 10, Duration.ofSeconds(30))
+                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+    for (int i = 0; i < 10; i++) {
+      up.execute(ClientRequest.get(ITEM), transport);
+    }
+    assertThat(up.breakerState()).isEqualTo("OPEN");
+    int before = sent.get();
+    assertThatThrownBy(() -> up.execute(ClientRequest.get(ITEM), transport))
+        .isInstanceOfSatisfying(
+            UpstreamException.class,
+            e -> assertThat(e.failureCause()).isEqualTo(FailureCause.CIRCUIT_OPEN));
+    assertThat(sent.get()).isEqualTo(before);
+    assertThat(registry.find("resilience4j.circuitbreaker.state").meters()).isNotEmpty();
+  }
+
+  @Test
+  void servesStaleCopyWhenEveryAttemptFails() throws Exception {
+    script.add(status(200));
+    Upstream up = upstream(UpstreamPolicy.builder("inv"));
+    up.execute(ClientRequest.get(ITEM), transport);
+    script.clear();
+    script.add(new ConnectException("Connection refused"));
+    ClientResponse r = up.execute(ClientRequest.get(ITEM), transport);
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.header("Cache-Status")).startsWith("Gatewarden; fwd=request");
+    assertThat(r.header("Age")).isEqualTo("0");
+    assertThat(
+            registry
+                .get("gatewarden.client.requests")
+                .tag("outcome", "stale")
+                .tag("cause", "connect")
+                .timer()
+                .count())
+        .isEqualTo(1);
+  }
+
+  @Test
+  void validatorRejectionIsAnInvalidResponse() {
+    script.add(status(200));
+    Upstream up =
+        upstream(
+            UpstreamPolicy.builder("inv")
+                .maxAttempts(2)
+                .validator(r -> r.header("Content-Type") == null ? "expected a content type" : null)
+                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+    assertThatThrownBy(() -> up.execute(ClientRequest.get(ITEM), transport))
+        .isInstanceOfSatisfying(
+            UpstreamException.class,
+            e -> assertThat(e.failureCause()).isEqualTo(FailureCause.INVALID_RESPONSE));
+    assertThat(sent).hasValue(2);
+  }
+}
