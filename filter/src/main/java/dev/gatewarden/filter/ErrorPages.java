@@ -5,43 +5,71 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.Enumeration;
 import java.util.List;
-import java.util.Set;
 import java.util.function.UnaryOperator;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
- * Renders the friendly error pages: HTML for browsers, RFC 9457 {@code application/problem+json}
- * for API clients, plain text otherwise (see {@link AcceptNegotiation}). Templates use {@code
- * {{name}}} placeholders and are parsed once at start-up; every value that can come from a request
- * is escaped for the template's type, and the page never receives exception text, stack traces,
- * hosts or ports in the first place. Thread-safe.
+ * Writes the friendly error pages: HTML for browsers, RFC 9457 {@code application/problem+json} for
+ * API clients, plain text otherwise (chosen by {@link AcceptNegotiation}). Immutable and
+ * thread-safe once loaded.
+ *
+ * <p>Design note. An error page is written when something already went wrong, so writing it must
+ * not fail and must not leak: the templates are read, checked and compiled into literal and
+ * placeholder segments once, at start-up, where a bad template is a {@link ConfigException} naming
+ * its key; rendering then only concatenates. The renderer is never given exception text, stack
+ * traces, host names or ports, so no template can show them. The two values that come from the
+ * request, its path and its id, are escaped for the template's format before substitution (see
+ * {@link Escaping}); the wording is ours and blames nobody.
+ *
+ * <p>Templates are UTF-8 text with these placeholders:
+ *
+ * <ul>
+ *   <li>{@code {{status}}} 503; {@code {{statusText}}} Service Unavailable; {@code {{title}}} and
+ *       {@code {{detail}}} the friendly wording; {@code {{path}}} the request path; {@code
+ *       {{requestId}}}; {@code {{retryAfter}}} seconds, 0 when none; {@code {{retryAfterText}}} "30
+ *       seconds", empty when none;
+ *   <li>HTML only: {@code {{refreshMeta}}}, the {@code <meta http-equiv="refresh">} tag or nothing;
+ *   <li>sections {@code {{#name}}…{{/name}}} (shown only when the value is there) and {@code
+ *       {{^name}}…{{/name}}} (only when it is not) for {@code path}, {@code requestId}, {@code
+ *       retryAfter} and, HTML only, {@code autoRetry} (the page will reload itself).
+ * </ul>
+ *
+ * <p>Any other {@code {{…}}} fails at load time, so a typo cannot silently blank a page.
  */
 final class ErrorPages {
   static final String HTML_KEY = "error-page.html-template";
   static final String JSON_KEY = "error-page.json-template";
   static final String TEXT_KEY = "error-page.text-template";
 
-  private static final String CSP =
+  static final String HTML_TYPE = "text/html;charset=UTF-8";
+  static final String PROBLEM_JSON_TYPE = "application/problem+json";
+  static final String TEXT_TYPE = "text/plain;charset=UTF-8";
+
+  static final String CONTENT_SECURITY_POLICY =
       "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none';"
           + " frame-ancestors 'none'";
-  private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{\\s*([A-Za-z]+)\\s*}}");
-  private static final Set<String> PLACEHOLDERS =
-      Set.of(
-          "status",
-          "title",
-          "detail",
-          "path",
-          "requestId",
-          "retryAfter",
-          "retryNote",
-          "refresh",
-          "retryAfterMember");
+
+  /** Templates larger than this are refused: an error page should be small. */
+  static final int MAX_TEMPLATE_BYTES = 256 * 1024;
+
+  /** Longer paths are shortened (with an ellipsis) before they are shown. */
+  static final int MAX_PATH_CHARS = 1024;
 
   private final Template html;
   private final Template json;
@@ -56,54 +84,36 @@ final class ErrorPages {
   }
 
   /**
-   * Loads and checks the templates; {@code null} locations mean the built-in ones.
+   * Reads and compiles the three templates. A {@code null} location means the built-in template;
+   * otherwise {@code classpath:/x/y.html} (resolved with {@code loader}), {@code file:/path} or a
+   * plain file path.
    *
-   * @throws ConfigException naming the template key when a template cannot be read or uses an
-   *     unknown placeholder
+   * @param autoRetry whether HTML pages reload themselves after {@code Retry-After}
+   * @param loader resolves {@code classpath:} locations; {@code null} means this library's loader
+   * @throws ConfigException naming the template's key and location when a template cannot be read,
+   *     is empty, too large or not UTF-8, or uses an unknown placeholder or an unbalanced section
    */
   static ErrorPages load(
-      String htmlLocation,
-      String jsonLocation,
-      String textLocation,
+      String htmlTemplate,
+      String jsonTemplate,
+      String textTemplate,
       boolean autoRetry,
       ClassLoader loader) {
     return new ErrorPages(
-        Template.parse(
-            HTML_KEY,
-            htmlLocation,
-            read(HTML_KEY, htmlLocation, "error-page.html", loader),
-            Escaping::html),
-        Template.parse(
-            JSON_KEY,
-            jsonLocation,
-            read(JSON_KEY, jsonLocation, "error-page.json", loader),
-            Escaping::json),
-        Template.parse(
-            TEXT_KEY,
-            textLocation,
-            read(TEXT_KEY, textLocation, "error-page.txt", loader),
-            Escaping::text),
+        Template.load(Format.HTML, htmlTemplate, loader),
+        Template.load(Format.JSON, jsonTemplate, loader),
+        Template.load(Format.TEXT, textTemplate, loader),
         autoRetry);
   }
 
-  /** A rendered page. */
-  static final class Rendered {
-    final String contentType;
-    final byte[] body;
-
-    Rendered(String contentType, byte[] body) {
-      this.contentType = contentType;
-      this.body = body;
-    }
-
-    String text() {
-      return new String(body, StandardCharsets.UTF_8);
-    }
-  }
-
   /**
-   * Writes one complete error response on an uncommitted, reset response: status, headers and (but
-   * for HEAD) the page.
+   * Writes one complete error response: status (with {@code setStatus}, so no container error page
+   * can replace it), headers, and the page unless the request is {@code HEAD}. The response must
+   * not be committed and should have been {@link HttpServletResponse#reset() reset}.
+   *
+   * @param status 400 to 599
+   * @param requestId shown as the page's reference (escaped)
+   * @param retryAfterSeconds when greater than 0, sent as {@code Retry-After} and shown
    */
   void write(
       HttpServletRequest request,
@@ -112,229 +122,651 @@ final class ErrorPages {
       String requestId,
       long retryAfterSeconds)
       throws IOException {
+    String method = request.getMethod();
+    boolean head = "HEAD".equals(method);
+    // A refresh is a GET of the same URL: harmless after a GET, not a way to repeat a POST.
+    boolean mayRefresh = head || "GET".equals(method);
     Rendered page =
         render(
-            request.getHeader("Accept"),
+            accept(request),
             status,
             requestId,
             request.getRequestURI(),
-            retryAfterSeconds);
+            retryAfterSeconds,
+            mayRefresh);
     response.setStatus(status);
-    response.setContentType(page.contentType);
-    response.setContentLength(page.body.length);
+    response.setContentType(page.contentType());
+    response.setContentLength(page.body().length);
     response.setHeader("Cache-Control", "no-store");
     response.setHeader("Vary", "Accept");
     response.setHeader("X-Content-Type-Options", "nosniff");
-    if (page.contentType.startsWith("text/html")) {
-      response.setHeader("Content-Security-Policy", CSP);
+    if (page.contentType().equals(HTML_TYPE)) {
+      response.setHeader("Content-Security-Policy", CONTENT_SECURITY_POLICY);
     }
     if (retryAfterSeconds > 0) {
       response.setHeader("Retry-After", Long.toString(retryAfterSeconds));
     }
-    if (!"HEAD".equals(request.getMethod())) {
-      response.getOutputStream().write(page.body);
+    if (!head) {
+      response.getOutputStream().write(page.body());
     }
   }
 
+  /** Renders the page for a {@code GET} with this {@code Accept} header (null when absent). */
   Rendered render(
       String accept, int status, String requestId, String path, long retryAfterSeconds) {
-    String title;
-    String detail;
-    switch (status) {
-      case 502:
-        title = "Something went wrong on our side";
-        detail = "This page got an invalid answer from a service it depends on.";
-        break;
-      case 503:
-        title = "This page is temporarily unavailable";
-        detail =
-            "We are handling more requests than we can right now, or a service this page needs is"
-                + " down.";
-        break;
-      case 504:
-        title = "This page took too long";
-        detail = "A service this page needs did not answer in time.";
-        break;
-      default:
-        title = "Something went wrong";
-        detail = "An unexpected error stopped this page from loading. It has been logged.";
-    }
-    Values v = new Values(status, title, detail, path, requestId, retryAfterSeconds);
+    return render(accept, status, requestId, path, retryAfterSeconds, true);
+  }
+
+  /**
+   * Renders a page.
+   *
+   * @param mayRefresh whether an HTML page may reload itself (false for methods other than GET and
+   *     HEAD)
+   * @throws IllegalArgumentException if status is not 400 to 599
+   */
+  Rendered render(
+      String accept,
+      int status,
+      String requestId,
+      String path,
+      long retryAfterSeconds,
+      boolean mayRefresh) {
+    Values values =
+        new Values(
+            status,
+            requestId == null ? "" : requestId,
+            shorten(path == null ? "" : path),
+            Math.max(0, retryAfterSeconds),
+            autoRetry && mayRefresh && retryAfterSeconds > 0);
     switch (AcceptNegotiation.choose(accept)) {
       case HTML:
-        return new Rendered("text/html;charset=UTF-8", html.render(v, this::htmlExtra));
+        return new Rendered(HTML_TYPE, html.render(values));
       case PROBLEM_JSON:
-        return new Rendered("application/problem+json", json.render(v, this::jsonExtra));
+        return new Rendered(PROBLEM_JSON_TYPE, json.render(values));
       default:
-        return new Rendered("text/plain;charset=UTF-8", text.render(v, this::textExtra));
+        return new Rendered(TEXT_TYPE, text.render(values));
     }
   }
 
-  private String htmlExtra(String name, Values v) {
-    switch (name) {
-      case "refresh":
-        return autoRetry && v.retryAfter > 0
-            ? "<meta http-equiv=\"refresh\" content=\"" + v.retryAfter + "\">\n"
-            : "";
-      case "retryNote":
-        if (v.retryAfter <= 0) {
-          return "<p>Please try again in a moment.</p>";
+  /** A rendered page: its {@code Content-Type} and its UTF-8 body. */
+  record Rendered(String contentType, byte[] body) {
+    /** The body as text. */
+    String text() {
+      return new String(body, StandardCharsets.UTF_8);
+    }
+  }
+
+  private static String accept(HttpServletRequest request) {
+    Enumeration<String> values = request.getHeaders("Accept");
+    if (values == null) {
+      return request.getHeader("Accept");
+    }
+    List<String> all = new ArrayList<>(1);
+    while (values.hasMoreElements()) {
+      all.add(values.nextElement());
+    }
+    return all.isEmpty() ? null : String.join(",", all);
+  }
+
+  private static String shorten(String path) {
+    if (path.length() <= MAX_PATH_CHARS) {
+      return path;
+    }
+    int end = MAX_PATH_CHARS;
+    if (Character.isHighSurrogate(path.charAt(end - 1))) {
+      end--;
+    }
+    return path.substring(0, end) + "\u2026";
+  }
+
+  // ---- wording ----------------------------------------------------------------------------
+
+  static String title(int status) {
+    switch (status) {
+      case 404:
+        return "This page could not be found";
+      case 429:
+        return "Too many requests";
+      case 502:
+        return "Something went wrong on our side";
+      case 503:
+        return "This page is temporarily unavailable";
+      case 504:
+        return "This page took too long";
+      default:
+        return status < 500 ? "This request could not be completed" : "Something went wrong";
+    }
+  }
+
+  static String detail(int status, long retryAfterSeconds) {
+    String retry =
+        retryAfterSeconds > 0
+            ? " Please try again in " + duration(retryAfterSeconds) + "."
+            : " Please try again in a moment.";
+    switch (status) {
+      case 404:
+        return "The address may be mistyped, or the page may have moved.";
+      case 429:
+        return "We received more requests than we can answer right now." + retry;
+      case 500:
+        return "We could not finish loading this page." + retry;
+      case 502:
+        return "A service this page needs sent us an answer we could not use." + retry;
+      case 503:
+        return "We are handling more requests than we can right now, or a service this page needs"
+            + " is down."
+            + retry;
+      case 504:
+        return "A service this page needs did not answer in time." + retry;
+      default:
+        return status < 500
+            ? "Please check the address, or go back and try again."
+            : "This page could not be loaded right now." + retry;
+    }
+  }
+
+  /** The standard reason phrase, which RFC 9457 wants as the title of an about:blank problem. */
+  static String statusText(int status) {
+    switch (status) {
+      case 400:
+        return "Bad Request";
+      case 401:
+        return "Unauthorized";
+      case 403:
+        return "Forbidden";
+      case 404:
+        return "Not Found";
+      case 405:
+        return "Method Not Allowed";
+      case 408:
+        return "Request Timeout";
+      case 409:
+        return "Conflict";
+      case 410:
+        return "Gone";
+      case 413:
+        return "Content Too Large";
+      case 414:
+        return "URI Too Long";
+      case 415:
+        return "Unsupported Media Type";
+      case 422:
+        return "Unprocessable Content";
+      case 429:
+        return "Too Many Requests";
+      case 500:
+        return "Internal Server Error";
+      case 501:
+        return "Not Implemented";
+      case 502:
+        return "Bad Gateway";
+      case 503:
+        return "Service Unavailable";
+      case 504:
+        return "Gateway Timeout";
+      case 505:
+        return "HTTP Version Not Supported";
+      default:
+        return status < 500 ? "Client Error" : "Server Error";
+    }
+  }
+
+  /** "1 second", "30 seconds", "2 minutes", "1 hour". */
+  static String duration(long seconds) {
+    if (seconds % 3600 == 0) {
+      return plural(seconds / 3600, "hour");
+    }
+    if (seconds % 60 == 0) {
+      return plural(seconds / 60, "minute");
+    }
+    return plural(seconds, "second");
+  }
+
+  private static String plural(long n, String unit) {
+    return n + " " + unit + (n == 1 ? "" : "s");
+  }
+
+  // ---- templates --------------------------------------------------------------------------
+
+  /** The three template formats: where their settings and defaults live, how values are escaped. */
+  private enum Format {
+    HTML(HTML_KEY, "error-page.html", Escaping::html, true),
+    JSON(JSON_KEY, "error-page.json", Escaping::json, false),
+    TEXT(TEXT_KEY, "error-page.txt", Escaping::text, false);
+
+    final String key;
+    final String builtIn;
+    final UnaryOperator<String> escape;
+    final boolean html;
+
+    Format(String key, String builtIn, UnaryOperator<String> escape, boolean html) {
+      this.key = key;
+      this.builtIn = builtIn;
+      this.escape = escape;
+      this.html = html;
+    }
+  }
+
+  /** What a placeholder stands for. */
+  private enum Field {
+    STATUS("status", false),
+    STATUS_TEXT("statusText", false),
+    TITLE("title", false),
+    DETAIL("detail", false),
+    PATH("path", false),
+    REQUEST_ID("requestId", false),
+    RETRY_AFTER("retryAfter", false),
+    RETRY_AFTER_TEXT("retryAfterText", false),
+    REFRESH_META("refreshMeta", true);
+
+    final String placeholder;
+    final boolean htmlOnly;
+
+    Field(String placeholder, boolean htmlOnly) {
+      this.placeholder = placeholder;
+      this.htmlOnly = htmlOnly;
+    }
+
+    static Field named(String name, Format format) {
+      for (Field f : values()) {
+        if (f.placeholder.equals(name) && (format.html || !f.htmlOnly)) {
+          return f;
         }
-        return autoRetry
-            ? "<p class=\"retry\">This page will try again by itself in "
-                + v.retryAfter
-                + " seconds.</p>"
-            : "<p class=\"retry\">Please try again in " + v.retryAfter + " seconds.</p>";
-      default:
-        return "";
+      }
+      return null;
     }
   }
 
-  private String jsonExtra(String name, Values v) {
-    return name.equals("retryAfterMember") && v.retryAfter > 0
-        ? ",\n  \"retryAfter\": " + v.retryAfter
-        : "";
-  }
+  /** What a section can test. Each is one bit of a mask. */
+  private enum Condition {
+    PATH("path", false),
+    REQUEST_ID("requestId", false),
+    RETRY_AFTER("retryAfter", false),
+    AUTO_RETRY("autoRetry", true);
 
-  private String textExtra(String name, Values v) {
-    if (name.equals("retryNote")) {
-      return v.retryAfter > 0
-          ? "Please try again in " + v.retryAfter + " seconds.\n"
-          : "Please try again in a moment.\n";
+    final String name;
+    final boolean htmlOnly;
+
+    Condition(String name, boolean htmlOnly) {
+      this.name = name;
+      this.htmlOnly = htmlOnly;
     }
-    return "";
+
+    int bit() {
+      return 1 << ordinal();
+    }
+
+    static Condition named(String name, Format format) {
+      for (Condition c : values()) {
+        if (c.name.equals(name) && (format.html || !c.htmlOnly)) {
+          return c;
+        }
+      }
+      return null;
+    }
   }
 
-  /** The values a page shows. */
+  /** The values of one page, before escaping. */
   private static final class Values {
     final int status;
-    final String title;
-    final String detail;
-    final String path;
     final String requestId;
+    final String path;
     final long retryAfter;
+    final boolean refresh;
+    final int conditions;
 
-    Values(
-        int status, String title, String detail, String path, String requestId, long retryAfter) {
+    Values(int status, String requestId, String path, long retryAfter, boolean refresh) {
+      if (status < 400 || status > 599) {
+        throw new IllegalArgumentException("an error page's status is 400 to 599, not " + status);
+      }
       this.status = status;
-      this.title = title;
-      this.detail = detail;
-      this.path = path;
       this.requestId = requestId;
+      this.path = path;
       this.retryAfter = retryAfter;
+      this.refresh = refresh;
+      this.conditions =
+          (path.isEmpty() ? 0 : Condition.PATH.bit())
+              | (requestId.isEmpty() ? 0 : Condition.REQUEST_ID.bit())
+              | (retryAfter > 0 ? Condition.RETRY_AFTER.bit() : 0)
+              | (refresh ? Condition.AUTO_RETRY.bit() : 0);
+    }
+
+    String get(Field field, Format format) {
+      switch (field) {
+        case STATUS:
+          return Integer.toString(status);
+        case STATUS_TEXT:
+          return format.escape.apply(statusText(status));
+        case TITLE:
+          return format.escape.apply(title(status));
+        case DETAIL:
+          return format.escape.apply(detail(status, retryAfter));
+        case PATH:
+          return format.escape.apply(path);
+        case REQUEST_ID:
+          return format.escape.apply(requestId);
+        case RETRY_AFTER:
+          return Long.toString(retryAfter);
+        case RETRY_AFTER_TEXT:
+          return retryAfter > 0 ? duration(retryAfter) : "";
+        case REFRESH_META:
+          return refresh ? "<meta http-equiv=\"refresh\" content=\"" + retryAfter + "\">" : "";
+        default:
+          throw new AssertionError(field);
+      }
     }
   }
 
-  /** Computes a placeholder whose value is markup generated here (not escaped). */
-  @FunctionalInterface
-  private interface Extra {
-    String value(String name, Values v);
-  }
-
-  /** A template parsed into literal text and placeholders. Immutable. */
+  /**
+   * A compiled template: a flat list of segments, each a literal or a field, each shown only when
+   * the page's conditions include all of {@code when} and none of {@code unless} (the sections
+   * around it). Immutable.
+   */
   private static final class Template {
-    private final List<String> literals; // literals.size() == names.size() + 1
-    private final List<String> names;
-    private final UnaryOperator<String> escape;
+    private static final int FIELD_COUNT = Field.values().length;
 
-    private Template(List<String> literals, List<String> names, UnaryOperator<String> escape) {
-      this.literals = literals;
-      this.names = names;
-      this.escape = escape;
+    private final Format format;
+    private final String[] literals; // null where the segment is a field
+    private final Field[] fields;
+    private final int[] when;
+    private final int[] unless;
+    private final Field[] used;
+    private final int sizeHint;
+
+    private Template(Format format, List<Segment> segments, int sizeHint) {
+      this.format = format;
+      int n = segments.size();
+      this.literals = new String[n];
+      this.fields = new Field[n];
+      this.when = new int[n];
+      this.unless = new int[n];
+      for (int i = 0; i < n; i++) {
+        Segment s = segments.get(i);
+        literals[i] = s.literal;
+        fields[i] = s.field;
+        when[i] = s.when;
+        unless[i] = s.unless;
+      }
+      this.used =
+          segments.stream()
+              .map(s -> s.field)
+              .filter(f -> f != null)
+              .distinct()
+              .toArray(Field[]::new);
+      this.sizeHint = sizeHint;
     }
 
-    static Template parse(
-        String key, String location, String source, UnaryOperator<String> escape) {
-      List<String> literals = new ArrayList<>();
-      List<String> names = new ArrayList<>();
-      Matcher m = PLACEHOLDER.matcher(source);
-      int last = 0;
-      while (m.find()) {
-        String name = m.group(1);
-        if (!PLACEHOLDERS.contains(name)) {
-          throw new ConfigException(
-              key,
-              location,
-              "a template whose placeholders are among "
-                  + new java.util.TreeSet<>(PLACEHOLDERS)
-                  + " (found {{"
-                  + name
-                  + "}})");
-        }
-        literals.add(source.substring(last, m.start()));
-        names.add(name);
-        last = m.end();
-      }
-      literals.add(source.substring(last));
-      return new Template(List.copyOf(literals), List.copyOf(names), escape);
+    static Template load(Format format, String location, ClassLoader loader) {
+      String source = read(format, location, loader);
+      return compile(format, location, source);
     }
 
-    byte[] render(Values v, Extra extra) {
-      StringBuilder sb = new StringBuilder(2048);
-      for (int i = 0; i < names.size(); i++) {
-        sb.append(literals.get(i));
-        String name = names.get(i);
-        switch (name) {
-          case "status":
-            sb.append(v.status);
-            break;
-          case "title":
-            sb.append(escape.apply(v.title));
-            break;
-          case "detail":
-            sb.append(escape.apply(v.detail));
-            break;
-          case "path":
-            sb.append(escape.apply(v.path));
-            break;
-          case "requestId":
-            sb.append(escape.apply(v.requestId));
-            break;
-          case "retryAfter":
-            sb.append(v.retryAfter > 0 ? Long.toString(v.retryAfter) : "");
-            break;
-          default:
-            sb.append(extra.value(name, v));
+    byte[] render(Values v) {
+      String[] value = new String[FIELD_COUNT];
+      for (Field f : used) {
+        value[f.ordinal()] = v.get(f, format);
+      }
+      StringBuilder out = new StringBuilder(sizeHint + 256);
+      for (int i = 0; i < literals.length; i++) {
+        if ((v.conditions & when[i]) != when[i] || (v.conditions & unless[i]) != 0) {
+          continue;
+        }
+        out.append(literals[i] != null ? literals[i] : value[fields[i].ordinal()]);
+      }
+      return out.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static final class Segment {
+      final String literal;
+      final Field field;
+      final int when;
+      final int unless;
+
+      Segment(String literal, Field field, int when, int unless) {
+        this.literal = literal;
+        this.field = field;
+        this.when = when;
+        this.unless = unless;
+      }
+    }
+
+    private static final class Open {
+      final Condition condition;
+      final boolean inverted;
+      final int line;
+
+      Open(Condition condition, boolean inverted, int line) {
+        this.condition = condition;
+        this.inverted = inverted;
+        this.line = line;
+      }
+    }
+
+    static Template compile(Format format, String location, String source) {
+      List<Segment> segments = new ArrayList<>();
+      Deque<Open> open = new ArrayDeque<>();
+      int when = 0;
+      int unless = 0;
+      int pos = 0;
+      while (pos < source.length()) {
+        int start = source.indexOf("{{", pos);
+        // In "{{{name}}" the first brace is text: a JSON object can open right before a tag.
+        while (start >= 0 && source.startsWith("{{", start + 1)) {
+          start++;
+        }
+        if (start < 0) {
+          segments.add(new Segment(source.substring(pos), null, when, unless));
+          break;
+        }
+        if (start > pos) {
+          segments.add(new Segment(source.substring(pos, start), null, when, unless));
+        }
+        int line = lineOf(source, start);
+        int end = source.indexOf("}}", start + 2);
+        if (end < 0) {
+          throw invalid(
+              format, location, "every {{ closed by }}; the one on line " + line + " is not");
+        }
+        String tag = source.substring(start + 2, end).trim();
+        char sigil = tag.isEmpty() ? ' ' : tag.charAt(0);
+        if (sigil == '#' || sigil == '^' || sigil == '/') {
+          String name = tag.substring(1).trim();
+          Condition c = Condition.named(name, format);
+          if (c == null) {
+            throw invalid(
+                format,
+                location,
+                sections(format) + "; {{" + tag + "}} on line " + line + " is unknown");
+          }
+          if (sigil == '/') {
+            if (open.isEmpty() || open.peek().condition != c) {
+              throw invalid(
+                  format,
+                  location,
+                  "balanced sections; {{"
+                      + tag
+                      + "}} on line "
+                      + line
+                      + " does not close the innermost open section");
+            }
+            open.pop();
+          } else {
+            open.push(new Open(c, sigil == '^', line));
+          }
+          when = 0;
+          unless = 0;
+          for (Open o : open) {
+            if (o.inverted) {
+              unless |= o.condition.bit();
+            } else {
+              when |= o.condition.bit();
+            }
+          }
+        } else {
+          Field f = Field.named(tag, format);
+          if (f == null) {
+            throw invalid(
+                format,
+                location,
+                placeholders(format) + "; {{" + tag + "}} on line " + line + " is unknown");
+          }
+          segments.add(new Segment(null, f, when, unless));
+        }
+        pos = end + 2;
+      }
+      if (!open.isEmpty()) {
+        Open o = open.peek();
+        throw invalid(
+            format,
+            location,
+            "balanced sections; {{"
+                + (o.inverted ? '^' : '#')
+                + o.condition.name
+                + "}} on line "
+                + o.line
+                + " is never closed");
+      }
+      return new Template(format, segments, source.length());
+    }
+
+    private static int lineOf(String s, int index) {
+      int line = 1;
+      for (int i = 0; i < index; i++) {
+        if (s.charAt(i) == '\n') {
+          line++;
         }
       }
-      sb.append(literals.get(literals.size() - 1));
-      return sb.toString().getBytes(StandardCharsets.UTF_8);
+      return line;
+    }
+
+    private static String placeholders(Format format) {
+      return "a template using only the placeholders "
+          + Arrays.stream(Field.values())
+              .filter(f -> format.html || !f.htmlOnly)
+              .map(f -> "{{" + f.placeholder + "}}")
+              .collect(Collectors.joining(", "))
+          + " and sections on "
+          + conditions(format);
+    }
+
+    private static String sections(Format format) {
+      return "a template using only the sections {{#name}}…{{/name}} and {{^name}}…{{/name}} on "
+          + conditions(format);
+    }
+
+    private static String conditions(Format format) {
+      return Arrays.stream(Condition.values())
+          .filter(c -> format.html || !c.htmlOnly)
+          .map(c -> c.name)
+          .collect(Collectors.joining(", "));
+    }
+
+    private static RuntimeException invalid(Format format, String location, String allowed) {
+      if (location == null) {
+        return new IllegalStateException(
+            "gatewarden: built-in template " + format.builtIn + " is broken: expected " + allowed);
+      }
+      return new ConfigException(format.key, location, allowed);
     }
   }
 
-  private static String read(String key, String location, String builtIn, ClassLoader loader) {
-    if (location == null || location.isBlank()) {
-      try (InputStream in = ErrorPages.class.getResourceAsStream(builtIn)) {
+  // ---- reading ----------------------------------------------------------------------------
+
+  private static final String LOCATIONS = "classpath:/…, file:/… or a file path";
+
+  private static String read(Format format, String location, ClassLoader loader) {
+    if (location == null) {
+      try (InputStream in = ErrorPages.class.getResourceAsStream(format.builtIn)) {
         if (in == null) {
-          throw new IllegalStateException("built-in template missing: " + builtIn);
+          throw new IllegalStateException(
+              "gatewarden: built-in template missing: " + format.builtIn);
         }
-        return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        return decode(format, null, in.readAllBytes());
       } catch (IOException e) {
-        throw new IllegalStateException("built-in template unreadable: " + builtIn, e);
+        throw new IllegalStateException("gatewarden: cannot read " + format.builtIn, e);
       }
     }
-    String allowed = "a readable template: classpath:/path, file:/path or a file path";
+    String allowed = "a readable UTF-8 template at " + LOCATIONS;
+    if (location.isBlank()) {
+      throw new ConfigException(format.key, location, allowed);
+    }
+    if (location.regionMatches(true, 0, "classpath:", 0, "classpath:".length())) {
+      String resource = location.substring("classpath:".length()).replaceFirst("^/+", "");
+      ClassLoader cl = loader != null ? loader : ErrorPages.class.getClassLoader();
+      try (InputStream in = resource.isEmpty() ? null : cl.getResourceAsStream(resource)) {
+        if (in == null) {
+          throw new ConfigException(
+              format.key, location, allowed + "; there is no such resource on the class path");
+        }
+        byte[] bytes = in.readNBytes(MAX_TEMPLATE_BYTES + 1);
+        return decode(format, location, bytes);
+      } catch (IOException e) {
+        throw new ConfigException(format.key, location, allowed + "; reading it failed: " + e, e);
+      }
+    }
+    Path file = path(format, location, allowed);
     try {
-      if (location.startsWith("classpath:")) {
-        String path = location.substring("classpath:".length());
-        try (InputStream in =
-            loader.getResourceAsStream(path.startsWith("/") ? path.substring(1) : path)) {
-          if (in == null) {
-            throw new ConfigException(key, location, allowed + " (not found on the class path)");
-          }
-          return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      if (Files.isDirectory(file)) {
+        throw new ConfigException(format.key, location, allowed + "; this is a directory");
+      }
+      if (Files.size(file) > MAX_TEMPLATE_BYTES) {
+        throw tooLarge(format, location);
+      }
+      return decode(format, location, Files.readAllBytes(file));
+    } catch (NoSuchFileException e) {
+      throw new ConfigException(
+          format.key, location, allowed + "; there is no file " + file.toAbsolutePath(), e);
+    } catch (AccessDeniedException e) {
+      throw new ConfigException(
+          format.key, location, allowed + "; " + file.toAbsolutePath() + " is not readable", e);
+    } catch (IOException e) {
+      throw new ConfigException(format.key, location, allowed + "; reading it failed: " + e, e);
+    }
+  }
+
+  private static Path path(Format format, String location, String allowed) {
+    try {
+      if (location.regionMatches(true, 0, "file:", 0, "file:".length())) {
+        try {
+          return Path.of(URI.create(location));
+        } catch (IllegalArgumentException e) {
+          // "file:relative/path" or unencoded characters: take the rest as a plain path
+          return Path.of(location.substring("file:".length()));
         }
       }
-      Path p = Path.of(location.startsWith("file:") ? location.substring(5) : location);
-      if (!Files.isReadable(p)) {
-        throw new ConfigException(key, location, allowed + " (no readable file there)");
-      }
-      return Files.readString(p, StandardCharsets.UTF_8);
-    } catch (IOException | IllegalArgumentException e) {
-      if (e instanceof ConfigException) {
-        throw (ConfigException) e;
-      }
-      throw new ConfigException(key, location, allowed + " (" + e.getMessage() + ")", e);
+      return Path.of(location);
+    } catch (InvalidPathException e) {
+      throw new ConfigException(format.key, location, allowed + "; this is not a valid path", e);
     }
+  }
+
+  private static String decode(Format format, String location, byte[] bytes) {
+    if (bytes.length > MAX_TEMPLATE_BYTES) {
+      throw tooLarge(format, location);
+    }
+    String s;
+    try {
+      s =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(bytes))
+              .toString();
+    } catch (CharacterCodingException e) {
+      throw Template.invalid(format, location, "a template encoded in UTF-8");
+    }
+    if (s.startsWith("\uFEFF")) {
+      s = s.substring(1); // a byte order mark some editors add
+    }
+    if (s.isBlank()) {
+      throw Template.invalid(format, location, "a template that is not empty");
+    }
+    return s;
+  }
+
+  private static RuntimeException tooLarge(Format format, String location) {
+    return Template.invalid(
+        format, location, "a template of at most " + MAX_TEMPLATE_BYTES / 1024 + "KiB");
   }
 }

@@ -213,7 +213,6 @@ final class Exchange {
 
     if (cause == null) {
       succeed(method, status, head);
-      record(Outcome.OK, null);
       return Finish.SENT;
     }
     fallBack(cause, failedStatus, failure, head);
@@ -246,6 +245,9 @@ final class Exchange {
       }
       runtime.log().storeDecision(this, decision);
     }
+    // Metrics and logs are recorded before the last byte goes out: once it has, the client may
+    // already act on the response (and a test may already read the meter).
+    record(Outcome.OK, null);
     capture.commitCaptured(head);
   }
 
