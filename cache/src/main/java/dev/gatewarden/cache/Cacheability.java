@@ -4,12 +4,44 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
-/** The strict storage rules of {@code docs/stale-cache.md}, as pure functions. */
+/**
+ * The strict rules of {@code docs/stale-cache.md} as pure functions: which requests and responses
+ * may be stored, how long a stored copy may be served, and which request headers pick a variant.
+ */
 final class Cacheability {
+  /**
+   * The longest stale window: 2^31 - 1 seconds (about 68 years), RFC 9111's "infinity". Keeps every
+   * sum of ticker readings far from overflow.
+   */
+  static final long MAX_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(Integer.MAX_VALUE);
+
+  /** Hop-by-hop fields (RFC 9110 §7.6.1) and {@code Age}, which a copy gets anew when served. */
+  private static final Set<String> NOT_STORED =
+      Set.of(
+          "connection",
+          "keep-alive",
+          "transfer-encoding",
+          "te",
+          "trailer",
+          "upgrade",
+          "proxy-authenticate",
+          "proxy-authorization",
+          "proxy-connection",
+          "age");
+
+  private static final Pattern WHITESPACE = Pattern.compile("[ \\t\\r\\n]+");
+
   private Cacheability() {}
 
+  /**
+   * The request-side rules. With {@code forLookup}, HEAD passes the method rule too (it is answered
+   * from the GET copy); every other rule is the same for storing and serving.
+   */
   static StoreDecision checkRequest(CacheRequest request, CachePolicy policy, boolean forLookup) {
     if (!policy.enabled()) {
       return StoreDecision.DISABLED;
@@ -33,6 +65,11 @@ final class Cacheability {
     return StoreDecision.STORED;
   }
 
+  /**
+   * Refuses the usual cache-deception tricks, which make two URIs look different to a cache and
+   * alike to the app: path parameters, encoded separators, dots or NUL (any case), backslashes,
+   * empty segments and dot segments. A NUL in the query is refused too.
+   */
   static boolean isSafeUri(String path, String query) {
     if (path == null || path.isEmpty() || path.charAt(0) != '/') {
       return false;
@@ -40,7 +77,8 @@ final class Cacheability {
     if (path.indexOf(';') >= 0 || path.indexOf('\\') >= 0 || path.contains("//")) {
       return false;
     }
-    if (hasEncodedSeparator(path) || (query != null && query.contains("%00"))) {
+    if (hasEncoded(path, "2F", "5C", "3B", "2E", "00")
+        || (query != null && hasEncoded(query, "00"))) {
       return false;
     }
     return !(path.contains("/./")
@@ -49,29 +87,25 @@ final class Cacheability {
         || path.endsWith("/.."));
   }
 
-  private static boolean hasEncodedSeparator(String path) {
-    for (int i = path.indexOf('%'); i >= 0 && i + 2 < path.length(); i = path.indexOf('%', i + 1)) {
-      String hex = path.substring(i + 1, i + 3).toUpperCase(Locale.ROOT);
-      switch (hex) {
-        case "2F":
-        case "5C":
-        case "3B":
-        case "2E":
-        case "00":
+  private static boolean hasEncoded(String s, String... hexes) {
+    for (int i = s.indexOf('%'); i >= 0 && i + 2 < s.length(); i = s.indexOf('%', i + 1)) {
+      String hex = s.substring(i + 1, i + 3).toUpperCase(Locale.ROOT);
+      for (String h : hexes) {
+        if (h.equals(hex)) {
           return true;
-        default:
-          break;
+        }
       }
     }
     return false;
   }
 
-  /** The rules on the response; STORED if none refuses. */
-  static StoreDecision checkResponse(
-      int status, Map<String, List<String>> headers, CacheControl cc) {
-    if (status != 200) {
-      return StoreDecision.NOT_200;
-    }
+  /**
+   * The rules on the response after its status was found to be 200, in the order of {@link
+   * StoreDecision}; {@link StoreDecision#STORED} if none refuses.
+   *
+   * @param headers all the response's headers, hop-by-hop ones included
+   */
+  static StoreDecision checkResponse(HeaderMap headers, CacheControl cc) {
     if (headers.containsKey("Set-Cookie") || headers.containsKey("Set-Cookie2")) {
       return StoreDecision.SET_COOKIE;
     }
@@ -81,54 +115,90 @@ final class Cacheability {
     if (cc.noStore) {
       return StoreDecision.NO_STORE;
     }
-    if (cc.noCache || (!headers.containsKey("Cache-Control") && pragmaNoCache(headers))) {
+    // RFC 9111 §5.4: Pragma counts only without Cache-Control
+    if (cc.noCache
+        || (!headers.containsKey("Cache-Control")
+            && CacheControl.parse(headers.get("Pragma")).noCache)) {
       return StoreDecision.NO_CACHE;
     }
-    for (String name : varyNames(headers.get("Vary"))) {
-      if (name.equals("*")) {
-        return StoreDecision.VARY_STAR;
-      }
-      if (name.equals("cookie") || name.equals("authorization")) {
-        return StoreDecision.VARY_ON_CREDENTIALS;
-      }
+    List<String> vary = varyNames(headers.get("Vary"));
+    if (vary.contains("*")) {
+      return StoreDecision.VARY_STAR;
+    }
+    if (vary.contains("cookie") || vary.contains("authorization")) {
+      return StoreDecision.VARY_ON_CREDENTIALS;
     }
     return StoreDecision.STORED;
   }
 
-  private static boolean pragmaNoCache(Map<String, List<String>> headers) {
-    List<String> pragma = headers.get("Pragma");
-    if (pragma != null) {
-      for (String v : pragma) {
-        if (v != null && v.toLowerCase(Locale.ROOT).contains("no-cache")) {
-          return true;
+  /**
+   * The headers a copy keeps: all but hop-by-hop ones, those that {@code Connection} names, and
+   * {@code Age}.
+   */
+  static HeaderMap storedHeaders(HeaderMap headers) {
+    Set<String> dropped = new TreeSet<>(NOT_STORED);
+    List<String> connection = headers.get("Connection");
+    if (connection != null) {
+      for (String line : connection) {
+        for (String name : line.split(",")) {
+          dropped.add(name.trim().toLowerCase(Locale.ROOT));
         }
       }
     }
-    return false;
+    return headers.without(dropped);
   }
 
-  /** The header names a {@code Vary} lists, lower case, in order, without duplicates. */
+  /**
+   * How long after storage a copy may be served, in nanoseconds, decided from its own directives
+   * and the policy given when it was stored:
+   *
+   * <ul>
+   *   <li>{@code must-revalidate}, {@code proxy-revalidate} or {@code s-maxage}: its freshness
+   *       lifetime only;
+   *   <li>else {@code stale-if-error=N}: freshness lifetime + N seconds;
+   *   <li>else the policy's {@link CachePolicy#maxStale()}.
+   * </ul>
+   *
+   * Never more than {@link #MAX_WINDOW_NANOS}.
+   */
+  static long windowNanos(CacheControl cc, CachePolicy policy) {
+    long seconds;
+    if (cc.forbidsStale()) {
+      seconds = cc.freshnessSeconds();
+    } else if (cc.staleIfErrorSeconds() != CacheControl.ABSENT) {
+      seconds = cc.freshnessSeconds() + cc.staleIfErrorSeconds();
+    } else {
+      long maxStaleSeconds = policy.maxStale().getSeconds();
+      return maxStaleSeconds >= Integer.MAX_VALUE
+          ? MAX_WINDOW_NANOS
+          : TimeUnit.SECONDS.toNanos(maxStaleSeconds) + policy.maxStale().getNano();
+    }
+    return Math.min(TimeUnit.SECONDS.toNanos(seconds), MAX_WINDOW_NANOS);
+  }
+
+  /**
+   * The header names that {@code Vary} lists, lower case, sorted, without duplicates, so that
+   * {@code Vary: A, B} and {@code Vary: b} + {@code Vary: a} name the same variants.
+   */
   static List<String> varyNames(List<String> vary) {
     if (vary == null || vary.isEmpty()) {
       return List.of();
     }
-    List<String> out = new ArrayList<>();
-    for (String v : vary) {
-      if (v == null) {
-        continue;
-      }
-      for (String part : v.split(",")) {
+    Set<String> names = new TreeSet<>();
+    for (String line : vary) {
+      for (String part : line.split(",")) {
         String name = part.trim().toLowerCase(Locale.ROOT);
-        if (!name.isEmpty() && !out.contains(name)) {
-          out.add(name);
+        if (!name.isEmpty()) {
+          names.add(name);
         }
       }
     }
-    return Collections.unmodifiableList(out);
+    return List.copyOf(names);
   }
 
   /**
-   * The request's values for the Vary names, normalised; {@code null} stands for an absent header.
+   * The request's values for the {@code Vary} names, trimmed and with inner whitespace collapsed to
+   * one space; {@code null} stands for an absent header, which differs from an empty one.
    */
   static List<String> varyValues(CacheRequest request, List<String> names) {
     if (names.isEmpty()) {
@@ -137,7 +207,7 @@ final class Cacheability {
     List<String> out = new ArrayList<>(names.size());
     for (String name : names) {
       String v = request.header(name);
-      out.add(v == null ? null : v.trim().replaceAll("\\s+", " "));
+      out.add(v == null ? null : WHITESPACE.matcher(v.trim()).replaceAll(" "));
     }
     return Collections.unmodifiableList(out);
   }

@@ -8,14 +8,11 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -27,6 +24,13 @@ import java.util.concurrent.TimeUnit;
  * one removal, and keeps variants of one page together for the byte weigher. Entries expire by
  * themselves at the end of their stale window (a Caffeine {@code Expiry}), and the whole store is
  * bounded in bytes. Cacheability follows the strict rules in {@code docs/stale-cache.md}.
+ *
+ * <p>Serving is as strict as storing, and symmetric with it: a request that could not store a copy
+ * ({@link #checkRequest} not {@link StoreDecision#STORED}) is never served one either, except that
+ * HEAD is answered from the GET copy. So a request with {@code Authorization}, a {@code Cookie}
+ * (unless the policy ignores cookies), a session or an unsafe URI never receives the anonymous
+ * copy. A copy's stale window is decided when it is stored, from its own {@code Cache-Control} and
+ * the policy then given; among the variants a request matches, the newest decides.
  *
  * <p>Thread-safe. Build with {@link #builder()}:
  *
@@ -43,18 +47,8 @@ public final class StaleCache {
   /** The default bound on one stored body: 1 MiB. */
   public static final long DEFAULT_MAXIMUM_ENTRY_BYTES = 1L << 20;
 
-  private static final int MAX_VARIANTS = 16;
-  private static final Set<String> NOT_STORED =
-      Set.of(
-          "connection",
-          "keep-alive",
-          "transfer-encoding",
-          "te",
-          "trailer",
-          "upgrade",
-          "proxy-authenticate",
-          "proxy-authorization",
-          "age");
+  /** At most this many {@code Vary} variants per URI; a new one pushes out the oldest. */
+  static final int MAX_VARIANTS = 16;
 
   private final Cache<UriKey, Variants> cache;
   private final Ticker ticker;
@@ -108,36 +102,33 @@ public final class StaleCache {
     if (!d.stored()) {
       return d;
     }
-    Map<String, List<String>> copied = copyHeaders(headers);
-    CacheControl cc = CacheControl.parse(copied.get("Cache-Control"));
-    d = Cacheability.checkResponse(status, copied, cc);
+    if (status != 200) {
+      return StoreDecision.NOT_200;
+    }
+    HeaderMap all = HeaderMap.copyOf(headers);
+    CacheControl cc = CacheControl.parse(all.get("Cache-Control"));
+    d = Cacheability.checkResponse(all, cc);
     if (!d.stored()) {
       return d;
     }
     if (length > maximumEntryBytes) {
       return StoreDecision.TOO_LARGE;
     }
-    long freshness = cc.freshnessSeconds();
-    long windowSeconds;
-    if (cc.forbidsStale()) {
-      windowSeconds = freshness;
-    } else if (cc.staleIfError != CacheControl.ABSENT) {
-      windowSeconds = freshness + cc.staleIfError;
-    } else {
-      windowSeconds = policy.maxStale().toSeconds();
-    }
-    List<String> varyNames = Cacheability.varyNames(copied.get("Vary"));
+    List<String> varyNames = Cacheability.varyNames(all.get("Vary"));
     CachedResponse response =
         new CachedResponse(
-            status, copied, Arrays.copyOfRange(body, offset, offset + length), ticker.read());
+            status,
+            Cacheability.storedHeaders(all),
+            Arrays.copyOfRange(body, offset, offset + length),
+            ticker.read());
     Variant variant =
         new Variant(
             varyNames,
             Cacheability.varyValues(request, varyNames),
             response,
-            freshness,
-            TimeUnit.SECONDS.toNanos(Math.min(windowSeconds, Integer.MAX_VALUE)));
-    cache.asMap().compute(key(request), (k, old) -> Variants.with(old, variant, MAX_VARIANTS));
+            cc.freshnessSeconds(),
+            Cacheability.windowNanos(cc, policy));
+    cache.asMap().compute(key(request), (k, old) -> Variants.with(old, variant, ticker.read()));
     return StoreDecision.STORED;
   }
 
@@ -153,22 +144,16 @@ public final class StaleCache {
       return Optional.empty();
     }
     Variants variants = cache.getIfPresent(key(request));
-    if (variants == null) {
+    Variant v = variants == null ? null : variants.newestMatching(request);
+    if (v == null) {
       return Optional.empty();
     }
-    long now = ticker.read();
-    for (Variant v : variants.list) {
-      if (!v.varyValues.equals(Cacheability.varyValues(request, v.varyNames))) {
-        continue;
-      }
-      long ageNanos = now - v.response.storedAtNanos();
-      if (ageNanos < 0 || ageNanos >= v.windowNanos) {
-        return Optional.empty();
-      }
-      long age = TimeUnit.NANOSECONDS.toSeconds(ageNanos);
-      return Optional.of(new StaleCopy(v.response, age, v.freshnessSeconds - age));
+    long ageNanos = Math.max(0, ticker.read() - v.response.storedAtNanos());
+    if (ageNanos >= v.windowNanos) {
+      return Optional.empty();
     }
-    return Optional.empty();
+    long age = TimeUnit.NANOSECONDS.toSeconds(ageNanos);
+    return Optional.of(new StaleCopy(v.response, age, v.freshnessSeconds - age));
   }
 
   /**
@@ -185,7 +170,6 @@ public final class StaleCache {
 
   /** The bytes currently held, by the store's weigher. */
   public long weightedSize() {
-    cache.cleanUp();
     return cache.policy().eviction().map(e -> e.weightedSize().orElse(0L)).orElse(0L);
   }
 
@@ -199,62 +183,25 @@ public final class StaleCache {
     CaffeineCacheMetrics.monitor(registry, cache, name);
   }
 
+  /** Runs Caffeine's pending maintenance (evictions, expirations) now. */
+  void cleanUp() {
+    cache.cleanUp();
+  }
+
   private static UriKey key(CacheRequest request) {
-    return new UriKey(request.host().toLowerCase(Locale.ROOT), request.path(), request.query());
+    String host = request.host();
+    return new UriKey(
+        host == null ? "" : host.toLowerCase(Locale.ROOT), request.path(), request.query());
   }
 
-  private static Map<String, List<String>> copyHeaders(Map<String, List<String>> headers) {
-    Map<String, List<String>> out = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
-    for (Map.Entry<String, List<String>> e : headers.entrySet()) {
-      String name = e.getKey();
-      if (name == null
-          || e.getValue() == null
-          || NOT_STORED.contains(name.toLowerCase(Locale.ROOT))) {
-        continue;
-      }
-      List<String> values = new ArrayList<>(out.getOrDefault(name, List.of()));
-      for (String v : e.getValue()) {
-        if (v != null) {
-          values.add(v);
-        }
-      }
-      out.put(name, List.copyOf(values));
-    }
-    return Collections.unmodifiableMap(out);
-  }
-
-  /** host + path + query: one Caffeine entry per URI. */
-  private static final class UriKey {
-    final String host;
-    final String path;
-    final String query;
-
-    UriKey(String host, String path, String query) {
-      this.host = host;
-      this.path = path;
-      this.query = query;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      if (!(o instanceof UriKey)) {
-        return false;
-      }
-      UriKey k = (UriKey) o;
-      return host.equals(k.host) && path.equals(k.path) && Objects.equals(query, k.query);
-    }
-
-    @Override
-    public int hashCode() {
-      return (host.hashCode() * 31 + path.hashCode()) * 31 + Objects.hashCode(query);
-    }
-
+  /** One Caffeine entry per URI: the host (lower case), raw path and raw query. */
+  private record UriKey(String host, String path, String query) {
     int weight() {
       return 64 + 2 * (host.length() + path.length() + (query == null ? 0 : query.length()));
     }
   }
 
-  /** One stored response for one set of Vary values. Immutable. */
+  /** One stored response for one set of {@code Vary} values. Immutable. */
   private static final class Variant {
     final List<String> varyNames;
     final List<String> varyValues;
@@ -275,26 +222,35 @@ public final class StaleCache {
       this.windowNanos = windowNanos;
     }
 
-    long expiresAtNanos() {
-      return response.storedAtNanos() + windowNanos;
+    boolean sameVariantAs(Variant other) {
+      return varyNames.equals(other.varyNames) && varyValues.equals(other.varyValues);
     }
 
+    /** Nanoseconds left in the stale window at {@code now}; 0 or less once it has ended. */
+    long remainingNanos(long now) {
+      return windowNanos - (now - response.storedAtNanos());
+    }
+
+    /** Body, header and vary-value bytes (chars counted twice), plus a fixed overhead. */
     long weight() {
       long w = 128L + response.bodyLength();
       for (Map.Entry<String, List<String>> h : response.headers().entrySet()) {
         w += 32 + 2L * h.getKey().length();
         for (String v : h.getValue()) {
-          w += 2L * v.length();
+          w += 16 + 2L * v.length();
         }
       }
       for (String v : varyValues) {
-        w += v == null ? 8 : 2L * v.length();
+        w += v == null ? 8 : 16 + 2L * v.length();
       }
       return w;
     }
   }
 
-  /** The variants stored for one URI, newest last. Immutable; replaced as a whole on update. */
+  /**
+   * The variants stored for one URI, newest last, at most {@link #MAX_VARIANTS}. Immutable;
+   * replaced as a whole, inside {@code asMap().compute}, on every store.
+   */
   private static final class Variants {
     final List<Variant> list;
 
@@ -302,22 +258,42 @@ public final class StaleCache {
       this.list = list;
     }
 
-    static Variants with(Variants old, Variant added, int max) {
+    /**
+     * {@code old} with {@code added} as the newest, without the variant it replaces, without the
+     * variants whose window has ended, and without the oldest beyond {@link #MAX_VARIANTS}.
+     */
+    static Variants with(Variants old, Variant added, long now) {
       List<Variant> out = new ArrayList<>();
       if (old != null) {
         for (Variant v : old.list) {
-          if (!(v.varyNames.equals(added.varyNames) && v.varyValues.equals(added.varyValues))) {
+          if (!v.sameVariantAs(added) && v.remainingNanos(now) > 0) {
             out.add(v);
           }
         }
       }
       out.add(added);
-      while (out.size() > max) {
-        out.remove(0);
-      }
-      return new Variants(List.copyOf(out));
+      return new Variants(
+          List.copyOf(out.subList(Math.max(0, out.size() - MAX_VARIANTS), out.size())));
     }
 
+    /** The newest variant whose {@code Vary} values the request matches, or {@code null}. */
+    Variant newestMatching(CacheRequest request) {
+      List<String> names = null;
+      List<String> values = null;
+      for (int i = list.size() - 1; i >= 0; i--) {
+        Variant v = list.get(i);
+        if (!v.varyNames.equals(names)) {
+          names = v.varyNames;
+          values = Cacheability.varyValues(request, names);
+        }
+        if (v.varyValues.equals(values)) {
+          return v;
+        }
+      }
+      return null;
+    }
+
+    /** The entry's weight for Caffeine, capped at {@link Integer#MAX_VALUE}. */
     int weight(UriKey key) {
       long w = key.weight();
       for (Variant v : list) {
@@ -326,26 +302,26 @@ public final class StaleCache {
       return (int) Math.min(w, Integer.MAX_VALUE);
     }
 
-    long expiresAtNanos() {
-      long max = Long.MIN_VALUE;
+    long remainingNanos(long now) {
+      long max = 0;
       for (Variant v : list) {
-        max = Math.max(max, v.expiresAtNanos());
+        max = Math.max(max, v.remainingNanos(now));
       }
       return max;
     }
   }
 
-  /** Each URI expires by itself when its longest stale window ends. */
+  /** Each URI expires by itself when the longest stale window among its variants ends. */
   private static final class WindowExpiry implements Expiry<UriKey, Variants> {
     @Override
     public long expireAfterCreate(UriKey key, Variants value, long currentTime) {
-      return Math.max(0, value.expiresAtNanos() - currentTime);
+      return value.remainingNanos(currentTime);
     }
 
     @Override
     public long expireAfterUpdate(
         UriKey key, Variants value, long currentTime, long currentDuration) {
-      return Math.max(0, value.expiresAtNanos() - currentTime);
+      return value.remainingNanos(currentTime);
     }
 
     @Override
