@@ -274,20 +274,21 @@ final class Exchange {
       response.setHeader("Age", Long.toString(c.ageSeconds()));
       response.setHeader("Cache-Status", c.cacheStatus("Gatewarden", failedStatus));
       response.setContentLength(c.response().bodyLength());
-      if (!head) {
-        c.response().writeBodyTo(response.getOutputStream());
-      }
+      // Logged and recorded before the body goes out: once it has, the client may act on it.
       runtime
           .log()
           .incident(this, cause, Outcome.STALE, c.response().status(), failedStatus, failure);
       record(Outcome.STALE, cause);
+      if (!head) {
+        c.response().writeBodyTo(response.getOutputStream());
+      }
       return;
     }
     int status = errorStatus(cause, failedStatus);
     long retryAfter = status == 503 ? runtime.config().retryAfter().toSeconds() : 0;
-    runtime.errorPages().write(request, response, status, requestId, retryAfter);
     runtime.log().incident(this, cause, Outcome.ERROR_PAGE, status, failedStatus, failure);
     record(Outcome.ERROR_PAGE, cause);
+    runtime.errorPages().write(request, response, status, requestId, retryAfter);
   }
 
   static int errorStatus(FailureCause cause, int failedStatus) {
