@@ -49,6 +49,7 @@ final class CapturingResponse extends HttpServletResponseWrapper {
   private Charset writerCharset;
   private boolean closed;
   private boolean suppressFlush;
+  private volatile boolean discarding;
 
   private int errorStatus = -1;
   private String errorMessage;
@@ -362,7 +363,19 @@ final class CapturingResponse extends HttpServletResponseWrapper {
     return errorStatus >= 0 || redirectLocation != null;
   }
 
+  /**
+   * Drops every later write: the exchange has been decided (e.g. an async timeout was answered
+   * while the app's thread still writes), and what the app writes afterwards must never reach the
+   * client.
+   */
+  void discardFurtherWrites() {
+    discarding = true;
+  }
+
   private void write(byte[] b, int off, int len) throws IOException {
+    if (discarding) {
+      return;
+    }
     if (closed) {
       throw new IOException("the response output has been closed");
     }

@@ -179,6 +179,10 @@ final class Exchange {
       return Finish.ALREADY_FINISHED;
     }
     capture.drainWriter();
+    if (!capture.isStreaming()) {
+      // Decided from what was captured so far; a late write (another thread) must not change it.
+      capture.discardFurtherWrites();
+    }
     if (capture.isStreaming()) {
       if (failure != null) {
         FailureCause cause = FailureCause.classify(failure);
