@@ -271,8 +271,16 @@ final class Exchange {
         if (h.getKey().equalsIgnoreCase("Content-Length")) {
           continue;
         }
+        // set, then add: the stored value replaces what the container already put there (Jetty
+        // sets Server and Date up front), so no header is sent twice.
+        boolean first = true;
         for (String v : h.getValue()) {
-          response.addHeader(h.getKey(), v);
+          if (first) {
+            response.setHeader(h.getKey(), v);
+            first = false;
+          } else {
+            response.addHeader(h.getKey(), v);
+          }
         }
       }
       response.setHeader("Age", Long.toString(c.ageSeconds()));

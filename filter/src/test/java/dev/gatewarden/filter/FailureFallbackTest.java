@@ -107,6 +107,9 @@ class FailureFallbackTest {
       assertThat(r.headers().firstValue("Cache-Status"))
           .hasValueSatisfying(v -> assertThat(v).startsWith("Gatewarden; fwd=request; ttl="));
       assertThat(r.headers().firstValue("Age")).contains("0");
+      r.headers()
+          .map()
+          .forEach((name, values) -> assertThat(values).as("header %s sent once", name).hasSize(1));
     }
   }
 
