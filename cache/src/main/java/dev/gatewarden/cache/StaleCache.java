@@ -8,12 +8,14 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * The stale-response store: keeps complete, shareable responses so that they can be served when the
@@ -50,6 +52,9 @@ public final class StaleCache {
   /** At most this many {@code Vary} variants per URI; a new one pushes out the oldest. */
   static final int MAX_VARIANTS = 16;
 
+  private static final List<String> RESPONSE_RULE_HEADERS =
+      List.of("Set-Cookie", "Set-Cookie2", "Cache-Control", "Pragma", "Vary");
+
   private final Cache<UriKey, Variants> cache;
   private final Ticker ticker;
   private final long maximumEntryBytes;
@@ -80,6 +85,30 @@ public final class StaleCache {
    */
   public StoreDecision checkRequest(CacheRequest request, CachePolicy policy) {
     return Cacheability.checkRequest(request, policy, false);
+  }
+
+  /**
+   * Checks the response-side rules (status, {@code Set-Cookie}, {@code Cache-Control}, {@code
+   * Pragma}, {@code Vary}) reading only those headers through {@code header}, so that callers can
+   * skip collecting all headers and the body of a response that could never be stored.
+   *
+   * @param header the values of a response header by name (any case), {@code null} or empty when
+   *     absent
+   * @return {@link StoreDecision#STORED} if the response passes, else the rule that refuses it
+   */
+  public StoreDecision checkResponse(int status, Function<String, List<String>> header) {
+    if (status != 200) {
+      return StoreDecision.NOT_200;
+    }
+    Map<String, List<String>> relevant = new LinkedHashMap<>();
+    for (String name : RESPONSE_RULE_HEADERS) {
+      List<String> values = header.apply(name);
+      if (values != null && !values.isEmpty()) {
+        relevant.put(name, values);
+      }
+    }
+    HeaderMap some = HeaderMap.copyOf(relevant);
+    return Cacheability.checkResponse(some, CacheControl.parse(some.get("Cache-Control")));
   }
 
   /**

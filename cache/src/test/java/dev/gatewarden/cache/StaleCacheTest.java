@@ -720,4 +720,14 @@ class StaleCacheTest {
     assertThatThrownBy(() -> CachePolicy.builder().maxStale(Duration.ofSeconds(-1)))
         .hasMessageContaining("maxStale cannot be negative");
   }
+
+  @Test
+  void responsePreCheckAppliesTheSameRulesAsStore() {
+    java.util.Map<String, List<String>> h = new java.util.HashMap<>();
+    h.put("cache-control", List.of("no-store"));
+    assertThat(cache.checkResponse(200, name -> h.get(name.toLowerCase(java.util.Locale.ROOT))))
+        .isEqualTo(StoreDecision.NO_STORE);
+    assertThat(cache.checkResponse(404, name -> null)).isEqualTo(StoreDecision.NOT_200);
+    assertThat(cache.checkResponse(200, name -> null)).isEqualTo(StoreDecision.STORED);
+  }
 }

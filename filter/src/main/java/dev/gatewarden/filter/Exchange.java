@@ -201,7 +201,7 @@ final class Exchange {
     int status = capture.getStatus();
     if (failure != null) {
       cause = FailureCause.classify(failure);
-    } else if (route.failureStatuses().contains(status)) {
+    } else if (route.isFailureStatus(status)) {
       cause = FailureCause.UPSTREAM_STATUS;
       failedStatus = status;
     } else if (capture.errorStatus() < 0
@@ -234,6 +234,11 @@ final class Exchange {
         && policy.enabled()) {
       ServletCacheRequest cr = cacheRequest();
       StoreDecision decision = runtime.cache().checkRequest(cr, policy);
+      if (decision.stored()) {
+        // Cheap first: most responses say no-store or set a cookie, and then there is no need to
+        // collect every header.
+        decision = runtime.cache().checkResponse(status, this::responseHeader);
+      }
       if (decision.stored()) {
         decision =
             runtime
@@ -321,6 +326,11 @@ final class Exchange {
       default:
         return 500;
     }
+  }
+
+  private List<String> responseHeader(String name) {
+    Collection<String> values = response.getHeaders(name);
+    return values == null || values.isEmpty() ? null : new ArrayList<>(values);
   }
 
   private Map<String, List<String>> responseHeaders() {

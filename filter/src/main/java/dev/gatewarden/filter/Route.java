@@ -2,6 +2,7 @@ package dev.gatewarden.filter;
 
 import dev.gatewarden.cache.CachePolicy;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
@@ -37,6 +38,7 @@ public final class Route {
   private final CachePolicy cache;
   private final boolean honourFlush;
   private final Set<Integer> failureStatuses;
+  private final BitSet failureStatusBits = new BitSet(600);
 
   private Route(Builder b) {
     this.name = b.name;
@@ -44,6 +46,12 @@ public final class Route {
     this.cache = b.cache;
     this.honourFlush = b.honourFlush;
     this.failureStatuses = Collections.unmodifiableSet(new TreeSet<>(b.failureStatuses));
+    failureStatuses.forEach(failureStatusBits::set);
+  }
+
+  /** Whether the status is a failure on this route (no boxing on the request path). */
+  boolean isFailureStatus(int status) {
+    return status >= 0 && failureStatusBits.get(status);
   }
 
   /**
