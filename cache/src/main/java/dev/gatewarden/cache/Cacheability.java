@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
@@ -105,8 +106,13 @@ final class Cacheability {
    *
    * @param headers all the response's headers, hop-by-hop ones included
    */
-  static StoreDecision checkResponse(HeaderMap headers, CacheControl cc) {
-    if (headers.containsKey("Set-Cookie") || headers.containsKey("Set-Cookie2")) {
+  /**
+   * The response rules, reading headers lazily through {@code header} (case-insensitive names;
+   * {@code null} or empty when absent) in the order the rules need them, so the commonest refusals
+   * ({@code Set-Cookie}, {@code no-store}, {@code private}) cost a header lookup or two.
+   */
+  static StoreDecision checkResponse(Function<String, List<String>> header, CacheControl cc) {
+    if (present(header.apply("Set-Cookie")) || present(header.apply("Set-Cookie2"))) {
       return StoreDecision.SET_COOKIE;
     }
     if (cc.isPrivate) {
@@ -117,11 +123,11 @@ final class Cacheability {
     }
     // RFC 9111 §5.4: Pragma counts only without Cache-Control
     if (cc.noCache
-        || (!headers.containsKey("Cache-Control")
-            && CacheControl.parse(headers.get("Pragma")).noCache)) {
+        || (!present(header.apply("Cache-Control"))
+            && CacheControl.parse(header.apply("Pragma")).noCache)) {
       return StoreDecision.NO_CACHE;
     }
-    List<String> vary = varyNames(headers.get("Vary"));
+    List<String> vary = varyNames(header.apply("Vary"));
     if (vary.contains("*")) {
       return StoreDecision.VARY_STAR;
     }
@@ -129,6 +135,10 @@ final class Cacheability {
       return StoreDecision.VARY_ON_CREDENTIALS;
     }
     return StoreDecision.STORED;
+  }
+
+  private static boolean present(List<String> values) {
+    return values != null && !values.isEmpty();
   }
 
   /**

@@ -8,7 +8,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -51,9 +50,6 @@ public final class StaleCache {
 
   /** At most this many {@code Vary} variants per URI; a new one pushes out the oldest. */
   static final int MAX_VARIANTS = 16;
-
-  private static final List<String> RESPONSE_RULE_HEADERS =
-      List.of("Set-Cookie", "Set-Cookie2", "Cache-Control", "Pragma", "Vary");
 
   private final Cache<UriKey, Variants> cache;
   private final Ticker ticker;
@@ -100,15 +96,7 @@ public final class StaleCache {
     if (status != 200) {
       return StoreDecision.NOT_200;
     }
-    Map<String, List<String>> relevant = new LinkedHashMap<>();
-    for (String name : RESPONSE_RULE_HEADERS) {
-      List<String> values = header.apply(name);
-      if (values != null && !values.isEmpty()) {
-        relevant.put(name, values);
-      }
-    }
-    HeaderMap some = HeaderMap.copyOf(relevant);
-    return Cacheability.checkResponse(some, CacheControl.parse(some.get("Cache-Control")));
+    return Cacheability.checkResponse(header, CacheControl.parse(header.apply("Cache-Control")));
   }
 
   /**
@@ -136,7 +124,7 @@ public final class StaleCache {
     }
     HeaderMap all = HeaderMap.copyOf(headers);
     CacheControl cc = CacheControl.parse(all.get("Cache-Control"));
-    d = Cacheability.checkResponse(all, cc);
+    d = Cacheability.checkResponse(all::get, cc);
     if (!d.stored()) {
       return d;
     }

@@ -329,8 +329,10 @@ final class Exchange {
   }
 
   private List<String> responseHeader(String name) {
-    Collection<String> values = response.getHeaders(name);
-    return values == null || values.isEmpty() ? null : new ArrayList<>(values);
+    if (response.getHeader(name) == null) {
+      return null; // the common case, without building a collection
+    }
+    return new ArrayList<>(response.getHeaders(name));
   }
 
   private Map<String, List<String>> responseHeaders() {

@@ -36,6 +36,9 @@ final class ServletCacheRequest implements CacheRequest {
 
   @Override
   public String header(String name) {
+    if (request.getHeader(name) == null) {
+      return null; // the common case, without an enumeration
+    }
     Enumeration<String> values = request.getHeaders(name);
     if (values == null || !values.hasMoreElements()) {
       return null;
