@@ -54,6 +54,7 @@ final class CapturingResponse extends HttpServletResponseWrapper {
   private int errorStatus = -1;
   private String errorMessage;
   private String redirectLocation;
+  private int redirectStatus = SC_FOUND;
   private long declaredLength = -1;
 
   CapturingResponse(HttpServletResponse target, Exchange exchange, int limit) {
@@ -166,6 +167,7 @@ final class CapturingResponse extends HttpServletResponseWrapper {
     errorStatus = -1;
     errorMessage = null;
     redirectLocation = null;
+    redirectStatus = SC_FOUND;
     declaredLength = -1;
     closed = false;
     stream = null;
@@ -207,6 +209,33 @@ final class CapturingResponse extends HttpServletResponseWrapper {
     }
     count = 0;
     redirectLocation = location;
+    redirectStatus = SC_FOUND;
+  }
+
+  // Servlet 6.1 adds these three to HttpServletResponse (and its wrapper, which would send them
+  // straight to the container, bypassing the capture). Declared here without @Override, since the
+  // baseline API is 6.0: on a 6.1 container they override the wrapper's versions.
+
+  /** Servlet 6.1's redirect with a status; recorded and replayed like {@link #sendRedirect}. */
+  public void sendRedirect(String location, int sc, boolean clearBuffer) {
+    if (isCommitted()) {
+      throw new IllegalStateException("the response has already been committed");
+    }
+    if (clearBuffer) {
+      count = 0;
+    }
+    redirectLocation = location;
+    redirectStatus = sc;
+  }
+
+  /** Servlet 6.1's redirect with a status. */
+  public void sendRedirect(String location, int sc) {
+    sendRedirect(location, sc, true);
+  }
+
+  /** Servlet 6.1's redirect that may keep the body. */
+  public void sendRedirect(String location, boolean clearBuffer) {
+    sendRedirect(location, SC_FOUND, clearBuffer);
   }
 
   @Override
@@ -214,7 +243,7 @@ final class CapturingResponse extends HttpServletResponseWrapper {
     if (errorStatus >= 0) {
       return errorStatus;
     }
-    return redirectLocation != null ? SC_FOUND : super.getStatus();
+    return redirectLocation != null ? redirectStatus : super.getStatus();
   }
 
   // ---- Content-Length -------------------------------------------------------------------------
@@ -331,7 +360,15 @@ final class CapturingResponse extends HttpServletResponseWrapper {
       return;
     }
     if (redirectLocation != null) {
-      target.sendRedirect(redirectLocation);
+      if (redirectStatus == SC_FOUND) {
+        target.sendRedirect(redirectLocation);
+      } else {
+        target.setStatus(redirectStatus);
+        target.setHeader("Location", redirectLocation); // relative is fine (RFC 9110 §10.2.2)
+      }
+      if (count > 0) {
+        target.getOutputStream().write(buf, 0, count); // a 6.1 redirect that kept its body
+      }
       return;
     }
     int status = target.getStatus();
