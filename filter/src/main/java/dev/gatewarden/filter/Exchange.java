@@ -233,11 +233,11 @@ final class Exchange {
         && capture.redirectLocation() == null
         && policy.enabled()) {
       ServletCacheRequest cr = cacheRequest();
-      StoreDecision decision = runtime.cache().checkRequest(cr, policy);
+      // The response rules first: most uncacheable pages say so (no-store, a cookie) in a header
+      // or two, and then neither the request rules nor collecting every header is needed.
+      StoreDecision decision = runtime.cache().checkResponse(status, this::responseHeader);
       if (decision.stored()) {
-        // Cheap first: most responses say no-store or set a cookie, and then there is no need to
-        // collect every header.
-        decision = runtime.cache().checkResponse(status, this::responseHeader);
+        decision = runtime.cache().checkRequest(cr, policy);
       }
       if (decision.stored()) {
         decision =

@@ -7,6 +7,7 @@ import jakarta.servlet.FilterChain;
 import jakarta.servlet.FilterConfig;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletRequestWrapper;
 import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -62,7 +63,6 @@ public final class GatewardenFilter implements Filter {
   public static final String MDC_REQUEST_ID = "requestId";
 
   private static final Logger LOG = LoggerFactory.getLogger(GatewardenFilter.class);
-  private static final String EXCHANGE_ATTRIBUTE = Exchange.class.getName();
 
   private final GatewardenConfig given;
   private volatile FilterRuntime runtime;
@@ -151,7 +151,7 @@ public final class GatewardenFilter implements Filter {
         || !(req instanceof HttpServletRequest)
         || !(res instanceof HttpServletResponse)
         || req.getDispatcherType() != DispatcherType.REQUEST
-        || req.getAttribute(EXCHANGE_ATTRIBUTE) != null) {
+        || alreadyWrapped(req)) {
       chain.doFilter(req, res);
       return;
     }
@@ -161,7 +161,6 @@ public final class GatewardenFilter implements Filter {
     Route route = rt.routes().match(pathWithinApp(request));
     Exchange exchange = new Exchange(rt, request, response, route, requestId);
     exchange.restoreOwnHeaders();
-    request.setAttribute(EXCHANGE_ATTRIBUTE, exchange);
     GatewardenRequest wrapped = new GatewardenRequest(request, exchange);
 
     Throwable failure = null;
@@ -187,6 +186,17 @@ public final class GatewardenFilter implements Filter {
         || failure instanceof VirtualMachineError) {
       rethrow(failure);
     }
+  }
+
+  /** Whether this request already passes through a Gatewarden filter (registered twice, say). */
+  private static boolean alreadyWrapped(ServletRequest req) {
+    for (ServletRequest r = req; r instanceof ServletRequestWrapper; ) {
+      if (r instanceof GatewardenRequest) {
+        return true;
+      }
+      r = ((ServletRequestWrapper) r).getRequest();
+    }
+    return false;
   }
 
   private static String pathWithinApp(HttpServletRequest request) {
