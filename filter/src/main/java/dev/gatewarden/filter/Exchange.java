@@ -290,7 +290,11 @@ final class Exchange {
       }
       response.setHeader("Age", Long.toString(c.ageSeconds()));
       response.setHeader("Cache-Status", c.cacheStatus("Gatewarden", failedStatus));
-      response.setContentLength(c.response().bodyLength());
+      if (head || c.response().bodyLength() > response.getBufferSize()) {
+        // Otherwise the container sets it with the headers when the response completes, which
+        // spares a blocking flush on this thread (see CapturingResponse.commitCaptured).
+        response.setContentLength(c.response().bodyLength());
+      }
       // Logged and recorded before the body goes out: once it has, the client may act on it.
       runtime
           .log()
