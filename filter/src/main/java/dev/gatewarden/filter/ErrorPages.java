@@ -5,16 +5,10 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -672,8 +666,6 @@ final class ErrorPages {
 
   // ---- reading ----------------------------------------------------------------------------
 
-  private static final String LOCATIONS = "classpath:/…, file:/… or a file path";
-
   private static String read(Format format, String location, ClassLoader loader) {
     if (location == null) {
       try (InputStream in = ErrorPages.class.getResourceAsStream(format.builtIn)) {
@@ -686,58 +678,11 @@ final class ErrorPages {
         throw new IllegalStateException("gatewarden: cannot read " + format.builtIn, e);
       }
     }
-    String allowed = "a readable UTF-8 template at " + LOCATIONS;
-    if (location.isBlank()) {
-      throw new ConfigException(format.key, location, allowed);
-    }
-    if (location.regionMatches(true, 0, "classpath:", 0, "classpath:".length())) {
-      String resource = location.substring("classpath:".length()).replaceFirst("^/+", "");
-      ClassLoader cl = loader != null ? loader : ErrorPages.class.getClassLoader();
-      try (InputStream in = resource.isEmpty() ? null : cl.getResourceAsStream(resource)) {
-        if (in == null) {
-          throw new ConfigException(
-              format.key, location, allowed + "; there is no such resource on the class path");
-        }
-        byte[] bytes = in.readNBytes(MAX_TEMPLATE_BYTES + 1);
-        return decode(format, location, bytes);
-      } catch (IOException e) {
-        throw new ConfigException(format.key, location, allowed + "; reading it failed: " + e, e);
-      }
-    }
-    Path file = path(format, location, allowed);
-    try {
-      if (Files.isDirectory(file)) {
-        throw new ConfigException(format.key, location, allowed + "; this is a directory");
-      }
-      if (Files.size(file) > MAX_TEMPLATE_BYTES) {
-        throw tooLarge(format, location);
-      }
-      return decode(format, location, Files.readAllBytes(file));
-    } catch (NoSuchFileException e) {
-      throw new ConfigException(
-          format.key, location, allowed + "; there is no file " + file.toAbsolutePath(), e);
-    } catch (AccessDeniedException e) {
-      throw new ConfigException(
-          format.key, location, allowed + "; " + file.toAbsolutePath() + " is not readable", e);
-    } catch (IOException e) {
-      throw new ConfigException(format.key, location, allowed + "; reading it failed: " + e, e);
-    }
-  }
-
-  private static Path path(Format format, String location, String allowed) {
-    try {
-      if (location.regionMatches(true, 0, "file:", 0, "file:".length())) {
-        try {
-          return Path.of(URI.create(location));
-        } catch (IllegalArgumentException e) {
-          // "file:relative/path" or unencoded characters: take the rest as a plain path
-          return Path.of(location.substring("file:".length()));
-        }
-      }
-      return Path.of(location);
-    } catch (InvalidPathException e) {
-      throw new ConfigException(format.key, location, allowed + "; this is not a valid path", e);
-    }
+    return decode(
+        format,
+        location,
+        Locations.read(
+            format.key, location, loader, MAX_TEMPLATE_BYTES, "a readable UTF-8 template"));
   }
 
   private static String decode(Format format, String location, byte[] bytes) {

@@ -11,13 +11,11 @@ import jakarta.servlet.ServletRequestWrapper;
 import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Enumeration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -108,39 +106,25 @@ public final class GatewardenFilter implements Filter {
   }
 
   static Map<String, String> loadProperties(String location, ClassLoader loader) {
+    int max = 1 << 20;
+    byte[] bytes =
+        Locations.read(CONFIG_FILE_PARAM, location, loader, max, "a readable properties file");
+    if (bytes.length > max) {
+      throw new ConfigException(CONFIG_FILE_PARAM, location, "a properties file of at most 1MiB");
+    }
     Properties props = new Properties();
-    try (InputStream in = open(location, loader)) {
-      if (in == null) {
-        throw new ConfigException(
-            CONFIG_FILE_PARAM,
-            location,
-            "a readable properties file (classpath:/x, file:/x or a path)");
-      }
-      try (Reader r = new InputStreamReader(in, StandardCharsets.UTF_8)) {
-        props.load(r);
-      }
+    try (Reader r =
+        new InputStreamReader(new ByteArrayInputStream(bytes), StandardCharsets.UTF_8)) {
+      props.load(r);
     } catch (IOException | IllegalArgumentException e) {
-      if (e instanceof ConfigException) {
-        throw (ConfigException) e;
-      }
       throw new ConfigException(
-          CONFIG_FILE_PARAM, location, "a readable properties file (" + e.getMessage() + ")", e);
+          CONFIG_FILE_PARAM, location, "a properties file (" + e.getMessage() + ")", e);
     }
     Map<String, String> out = new LinkedHashMap<>();
     for (String name : props.stringPropertyNames()) {
       out.put(name, props.getProperty(name));
     }
     return out;
-  }
-
-  private static InputStream open(String location, ClassLoader loader) throws IOException {
-    if (location.startsWith("classpath:")) {
-      String path = location.substring("classpath:".length());
-      return loader.getResourceAsStream(path.startsWith("/") ? path.substring(1) : path);
-    }
-    String path = location.startsWith("file:") ? location.substring("file:".length()) : location;
-    Path p = Path.of(path);
-    return Files.isReadable(p) ? Files.newInputStream(p) : null;
   }
 
   @Override
