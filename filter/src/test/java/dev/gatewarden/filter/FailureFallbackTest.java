@@ -174,4 +174,26 @@ class FailureFallbackTest {
       }
     }
   }
+
+  @ParameterizedTest
+  @EnumSource(Container.class)
+  void requestIdIsInTheLoggingContextAndOnTheResponse(Container container) throws Exception {
+    page.behaviour.set(
+        (req, resp) ->
+            resp.getWriter().write("mdc=" + org.slf4j.MDC.get(GatewardenFilter.MDC_REQUEST_ID)));
+    try (Container.Running server = start(container)) {
+      HttpResponse<String> given =
+          Http.get(server.uri("/page"), "X-Request-Id", "order-42.retry:1");
+      assertThat(given.body()).isEqualTo("mdc=order-42.retry:1");
+      assertThat(given.headers().firstValue("X-Request-Id")).contains("order-42.retry:1");
+      HttpResponse<String> traced =
+          Http.get(
+              server.uri("/page"),
+              "traceparent",
+              "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+      assertThat(traced.body()).isEqualTo("mdc=4bf92f3577b34da6a3ce929d0e0e4736");
+      HttpResponse<String> fresh = Http.get(server.uri("/page"));
+      assertThat(fresh.headers().firstValue("X-Request-Id").orElseThrow()).matches("[0-9a-f]{32}");
+    }
+  }
 }
