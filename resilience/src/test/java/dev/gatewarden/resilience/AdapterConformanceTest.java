@@ -32,7 +32,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * The conformance suite: the same scenarios through every HTTP-client adapter, over real sockets on
  * loopback, against a tiny scripted server that can misbehave at the byte level (resets, truncated
- * bodies, garbage, slow headers). Adapters so far: the JDK HttpClient and OkHttp.
+ * bodies, garbage, slow headers). Adapters so far: the JDK HttpClient, OkHttp and Spring
+ * RestClient.
  */
 class AdapterConformanceTest {
   private ServerSocket listener;
@@ -203,6 +204,46 @@ class AdapterConformanceTest {
               String body = r.body() == null ? "" : r.body().string();
               okhttp3.Headers h = r.headers();
               return new Result(r.code(), body, h::get);
+            }
+          }
+        };
+      }
+    },
+    SPRING {
+      @Override
+      TestClient client(Upstream up) {
+        // Spring gives interceptors no per-call timeout: the attempt timeout goes on the factory.
+        org.springframework.http.client.JdkClientHttpRequestFactory factory =
+            new org.springframework.http.client.JdkClientHttpRequestFactory();
+        factory.setReadTimeout(Duration.ofMillis(300));
+        org.springframework.web.client.RestClient c =
+            org.springframework.web.client.RestClient.builder()
+                .requestFactory(factory)
+                .requestInterceptor(new SpringClientInterceptor(up))
+                .build();
+        return new TestClient() {
+          @Override
+          public Result get(URI uri) throws Exception {
+            return unwrap(() -> c.get().uri(uri).exchange((req, res) -> of(res)));
+          }
+
+          @Override
+          public Result post(URI uri, String body) throws Exception {
+            return unwrap(() -> c.post().uri(uri).body(body).exchange((req, res) -> of(res)));
+          }
+
+          private Result of(org.springframework.http.client.ClientHttpResponse res)
+              throws IOException {
+            String body = new String(res.getBody().readAllBytes(), StandardCharsets.UTF_8);
+            org.springframework.http.HttpHeaders h = res.getHeaders();
+            return new Result(res.getStatusCode().value(), body, h::getFirst);
+          }
+
+          private Result unwrap(java.util.concurrent.Callable<Result> call) throws Exception {
+            try {
+              return call.call();
+            } catch (org.springframework.web.client.ResourceAccessException e) {
+              throw e.getCause() instanceof IOException ? (IOException) e.getCause() : e;
             }
           }
         };
