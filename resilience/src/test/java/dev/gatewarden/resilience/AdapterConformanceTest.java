@@ -85,6 +85,10 @@ class AdapterConformanceTest {
             return;
           case "CLOSE":
             return;
+          case "GARBAGE": // non-HTTP bytes, then close
+            out.write("HELLO THERE\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            return;
           case "SLOW":
             release.await(10, TimeUnit.SECONDS);
             return;
@@ -248,6 +252,49 @@ class AdapterConformanceTest {
           }
         };
       }
+    },
+    APACHE {
+      @Override
+      TestClient client(Upstream up) {
+        org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
+            org.apache.hc.client5.http.impl.classic.HttpClients.custom()
+                .addExecInterceptorFirst("gatewarden", new ApacheExecHandler(up))
+                .disableAutomaticRetries()
+                .build();
+        return new TestClient() {
+          @Override
+          public Result get(URI uri) throws Exception {
+            return call(new org.apache.hc.client5.http.classic.methods.HttpGet(uri));
+          }
+
+          @Override
+          public Result post(URI uri, String body) throws Exception {
+            org.apache.hc.client5.http.classic.methods.HttpPost post =
+                new org.apache.hc.client5.http.classic.methods.HttpPost(uri);
+            post.setEntity(new org.apache.hc.core5.http.io.entity.StringEntity(body));
+            return call(post);
+          }
+
+          private Result call(org.apache.hc.core5.http.ClassicHttpRequest request)
+              throws IOException {
+            return c.execute(
+                request,
+                r -> {
+                  String body =
+                      r.getEntity() == null
+                          ? ""
+                          : org.apache.hc.core5.http.io.entity.EntityUtils.toString(
+                              r.getEntity(), StandardCharsets.UTF_8);
+                  java.util.Map<String, String> h =
+                      new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+                  for (org.apache.hc.core5.http.Header header : r.getHeaders()) {
+                    h.putIfAbsent(header.getName(), header.getValue());
+                  }
+                  return new Result(r.getCode(), body, h::get);
+                });
+          }
+        };
+      }
     };
 
     abstract TestClient client(Upstream upstream);
@@ -307,8 +354,8 @@ class AdapterConformanceTest {
 
   @ParameterizedTest
   @EnumSource(Adapter.class)
-  void garbageIsAnInvalidResponse(Adapter adapter) {
-    script.add("HELLO THERE\r\n\r\n");
+  void garbageThenCloseIsAnInvalidResponse(Adapter adapter) {
+    script.add("GARBAGE");
     TestClient c = client(adapter, UpstreamPolicy.builder("up").maxAttempts(1));
     assertThatThrownBy(() -> c.get(uri()))
         .isInstanceOfSatisfying(

@@ -1,0 +1,131 @@
+package dev.gatewarden.resilience;
+
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hc.client5.http.classic.ExecChain;
+import org.apache.hc.client5.http.classic.ExecChainHandler;
+import org.apache.hc.client5.http.config.RequestConfig;
+import org.apache.hc.core5.http.ClassicHttpRequest;
+import org.apache.hc.core5.http.ClassicHttpResponse;
+import org.apache.hc.core5.http.ContentType;
+import org.apache.hc.core5.http.Header;
+import org.apache.hc.core5.http.HttpEntity;
+import org.apache.hc.core5.http.HttpException;
+import org.apache.hc.core5.http.io.entity.ByteArrayEntity;
+import org.apache.hc.core5.http.io.entity.EntityUtils;
+import org.apache.hc.core5.http.message.BasicClassicHttpResponse;
+import org.apache.hc.core5.util.Timeout;
+
+/**
+ * The Apache HttpClient 5 (classic) adapter: an exec-chain handler that sends every request through
+ * an {@link Upstream}'s policies. Adopting it is one line on the builder (and Apache's own retries
+ * go, since the engine retries with a budget):
+ *
+ * <pre>{@code
+ * CloseableHttpClient client = HttpClients.custom()
+ *     .addExecInterceptorFirst("gatewarden", new ApacheExecHandler(upstream))
+ *     .disableAutomaticRetries()
+ *     .build();
+ * }</pre>
+ *
+ * <p>Each attempt is one {@code chain.proceed(...)} with the response timeout set to the attempt's
+ * time; its entity is read whole and the attempt's response closed before the engine decides. When
+ * reading fails the connection is discarded, never returned to the pool. Request entities are
+ * buffered once so that retries can replay them. Thread-safe.
+ */
+public final class ApacheExecHandler implements ExecChainHandler {
+  private final Upstream upstream;
+
+  public ApacheExecHandler(Upstream upstream) {
+    this.upstream = java.util.Objects.requireNonNull(upstream, "upstream");
+  }
+
+  @Override
+  public ClassicHttpResponse execute(
+      ClassicHttpRequest request, ExecChain.Scope scope, ExecChain chain)
+      throws IOException, HttpException {
+    HttpEntity entity = request.getEntity();
+    byte[] body = entity == null ? null : EntityUtils.toByteArray(entity);
+    ContentType type = entity == null ? null : ContentType.parseLenient(entity.getContentType());
+    Map<String, List<String>> headers = headerMap(request.getHeaders());
+    ClientRequest neutral;
+    try {
+      neutral = ClientRequest.of(request.getMethod(), request.getUri(), headers, body);
+    } catch (URISyntaxException e) {
+      throw new HttpException("invalid request URI", e);
+    }
+    RequestConfig original = scope.clientContext.getRequestConfigOrDefault();
+    ClientResponse response;
+    try {
+      response =
+          upstream.execute(
+              neutral,
+              (r, timeout) -> attempt(request, body, type, scope, chain, original, timeout));
+    } finally {
+      scope.clientContext.setRequestConfig(original);
+    }
+    BasicClassicHttpResponse out = new BasicClassicHttpResponse(response.status());
+    response.headers().forEach((name, values) -> values.forEach(v -> out.addHeader(name, v)));
+    String contentType = response.header("Content-Type");
+    out.setEntity(
+        new ByteArrayEntity(
+            response.bodyUnsafe(),
+            contentType == null ? null : ContentType.parseLenient(contentType)));
+    return out;
+  }
+
+  private static ClientResponse attempt(
+      ClassicHttpRequest request,
+      byte[] body,
+      ContentType type,
+      ExecChain.Scope scope,
+      ExecChain chain,
+      RequestConfig original,
+      Duration timeout)
+      throws IOException {
+    scope.clientContext.setRequestConfig(
+        RequestConfig.copy(original)
+            .setResponseTimeout(Timeout.ofMilliseconds(Math.max(1, timeout.toMillis())))
+            .build());
+    if (body != null) {
+      request.setEntity(new ByteArrayEntity(body, type));
+    }
+    ClassicHttpResponse response;
+    try {
+      response = chain.proceed(request, scope);
+    } catch (org.apache.hc.core5.http.ProtocolException e) {
+      throw new TransportException(FailureCause.INVALID_RESPONSE, "malformed response", e);
+    } catch (HttpException e) {
+      throw new TransportException(FailureCause.INVALID_RESPONSE, "HTTP protocol error", e);
+    }
+    try (response) {
+      byte[] bytes;
+      try {
+        bytes =
+            response.getEntity() == null
+                ? new byte[0]
+                : EntityUtils.toByteArray(response.getEntity());
+      } catch (java.net.SocketTimeoutException e) {
+        scope.execRuntime.discardEndpoint();
+        throw e;
+      } catch (IOException e) {
+        scope.execRuntime.discardEndpoint();
+        throw new TransportException(
+            FailureCause.INVALID_RESPONSE, "body cut short after the headers", e);
+      }
+      return ClientResponse.of(response.getCode(), headerMap(response.getHeaders()), bytes);
+    }
+  }
+
+  private static Map<String, List<String>> headerMap(Header[] headers) {
+    Map<String, List<String>> map = new LinkedHashMap<>();
+    for (Header h : headers) {
+      map.computeIfAbsent(h.getName(), k -> new java.util.ArrayList<>()).add(h.getValue());
+    }
+    return map;
+  }
+}
