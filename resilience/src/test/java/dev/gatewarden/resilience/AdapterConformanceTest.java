@@ -85,6 +85,13 @@ class AdapterConformanceTest {
             return;
           case "CLOSE":
             return;
+          case "RESET_AFTER_HEADERS":
+            out.write(
+                "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial"
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            s.setSoLinger(true, 0);
+            return;
           case "GARBAGE": // non-HTTP bytes, then close
             out.write("HELLO THERE\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
@@ -413,6 +420,83 @@ class AdapterConformanceTest {
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.body()).isEqualTo("catalogue");
     assertThat(r.header().apply("Cache-Status")).startsWith("Gatewarden;");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void resetAfterTheHeadersIsRetriedAsAnInvalidResponse(Adapter adapter) throws Exception {
+    script.add("RESET_AFTER_HEADERS");
+    script.add(reply(200, "whole"));
+    assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).body()).isEqualTo("whole");
+    assertThat(requests).hasValue(2);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void emptyReplyIsRetried(Adapter adapter) throws Exception {
+    script.add("CLOSE");
+    script.add(reply(200, "ok"));
+    assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).body()).isEqualTo("ok");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void tooManyRequestsIsRetried(Adapter adapter) throws Exception {
+    script.add(reply(429, "slow down", "Retry-After: 0"));
+    script.add(reply(200, "ok"));
+    assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).body()).isEqualTo("ok");
+    assertThat(requests).hasValue(2);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void retryAfterAsAnHttpDateIsHonoured(Adapter adapter) throws Exception {
+    String now =
+        java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME.format(
+            java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC));
+    script.add(reply(503, "busy", "Retry-After: " + now));
+    script.add(reply(200, "ok"));
+    assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).body()).isEqualTo("ok");
+    assertThat(requests).hasValue(2);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void malformedRetryAfterFallsBackToBackoff(Adapter adapter) throws Exception {
+    script.add(reply(503, "busy", "Retry-After: tomorrow-ish"));
+    script.add(reply(200, "ok"));
+    assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).body()).isEqualTo("ok");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void retryAfterBeyondTheCapIsNotWaitedFor(Adapter adapter) throws Exception {
+    script.add(reply(503, "busy", "Retry-After: 86400"));
+    TestClient c =
+        client(
+            adapter,
+            UpstreamPolicy.builder("up")
+                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+    assertThat(c.get(uri()).status()).isEqualTo(503);
+    assertThat(requests).hasValue(1);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void totalOutageStaysWithinTheRetryBudget(Adapter adapter) throws Exception {
+    script.add(reply(503, "down"));
+    TestClient c =
+        client(
+            adapter,
+            UpstreamPolicy.builder("up")
+                .retryBudget(0.2, 0)
+                .circuitBreaker(100, 1000, 1000, Duration.ofSeconds(30))
+                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+    int callers = 100;
+    for (int i = 0; i < callers; i++) {
+      assertThat(c.get(uri()).status()).isEqualTo(503);
+    }
+    assertThat(requests.get()).isBetween(callers + 15, (int) (callers * 1.2) + 1);
   }
 
   @Test
