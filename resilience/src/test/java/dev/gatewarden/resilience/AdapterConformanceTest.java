@@ -499,6 +499,42 @@ class AdapterConformanceTest {
     assertThat(requests.get()).isBetween(callers + 15, (int) (callers * 1.2) + 1);
   }
 
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void fullBulkheadRejectsAtOnceWithoutCalling(Adapter adapter) throws Exception {
+    script.add("SLOW");
+    TestClient c =
+        client(
+            adapter,
+            UpstreamPolicy.builder("up")
+                .bulkhead(1)
+                .maxAttempts(1)
+                .attemptTimeout(Duration.ofSeconds(5))
+                .totalTimeout(Duration.ofSeconds(5))
+                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+    java.util.concurrent.Future<?> held =
+        pool.submit(
+            () -> {
+              try {
+                return c.get(uri());
+              } catch (Exception expected) {
+                return null; // released by closing: its outcome is not the point here
+              }
+            });
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (requests.get() < 1 && System.nanoTime() < until) {
+      Thread.onSpinWait(); // wait until the first call is in flight at the upstream
+    }
+    assertThat(requests).hasValue(1);
+    assertThatThrownBy(() -> c.get(uri()))
+        .isInstanceOfSatisfying(
+            UpstreamException.class,
+            e -> assertThat(e.failureCause()).isEqualTo(FailureCause.OVERLOAD));
+    assertThat(requests).hasValue(1);
+    release.countDown();
+    held.get(10, TimeUnit.SECONDS);
+  }
+
   @Test
   void jdkAsyncSendGoesThroughTheSamePolicies() throws Exception {
     script.add(reply(503, "busy"));
