@@ -116,28 +116,43 @@ public final class ResilientHttpClient extends HttpClient {
     original.version().ifPresent(b::version);
     original.headers().map().forEach((name, values) -> values.forEach(v -> b.header(name, v)));
     AtomicBoolean headersReceived = new AtomicBoolean();
+    // The request timeout of the JDK client ends when the headers arrive; a body that trickles
+    // would not be bounded. So the whole exchange runs async and is cancelled (which aborts it and
+    // drops its connection) when the attempt's time is up.
+    CompletableFuture<HttpResponse<byte[]>> exchange =
+        delegate.sendAsync(
+            b.build(),
+            info -> {
+              headersReceived.set(true);
+              return HttpResponse.BodySubscribers.ofByteArray();
+            });
     HttpResponse<byte[]> response;
     try {
-      response =
-          delegate.send(
-              b.build(),
-              info -> {
-                headersReceived.set(true);
-                return HttpResponse.BodySubscribers.ofByteArray();
-              });
+      response = exchange.get(timeout.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      exchange.cancel(true);
+      throw new java.net.http.HttpTimeoutException(
+          (headersReceived.get() ? "body" : "response") + " not received within " + timeout);
     } catch (InterruptedException e) {
+      exchange.cancel(true);
       Thread.currentThread().interrupt();
       throw new java.io.InterruptedIOException("interrupted while calling " + r.uri());
-    } catch (java.net.http.HttpTimeoutException e) {
-      throw e;
-    } catch (ProtocolException e) {
-      throw new TransportException(FailureCause.INVALID_RESPONSE, "malformed response", e);
-    } catch (IOException e) {
-      if (headersReceived.get()) {
-        throw new TransportException(
-            FailureCause.INVALID_RESPONSE, "body cut short after the headers", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof java.net.http.HttpTimeoutException) {
+        throw (java.net.http.HttpTimeoutException) cause;
       }
-      throw e;
+      if (cause instanceof ProtocolException) {
+        throw new TransportException(FailureCause.INVALID_RESPONSE, "malformed response", cause);
+      }
+      if (cause instanceof IOException) {
+        if (headersReceived.get()) {
+          throw new TransportException(
+              FailureCause.INVALID_RESPONSE, "body cut short after the headers", cause);
+        }
+        throw (IOException) cause;
+      }
+      throw new IOException("the exchange failed", cause);
     }
     return ClientResponse.of(response.statusCode(), response.headers().map(), response.body());
   }

@@ -92,6 +92,13 @@ class AdapterConformanceTest {
             out.flush();
             s.setSoLinger(true, 0);
             return;
+          case "SLOW_BODY": // headers and half the body, then nothing until released
+            out.write(
+                "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf!"
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            release.await(10, TimeUnit.SECONDS);
+            return;
           case "GARBAGE": // non-HTTP bytes, then close
             out.write("HELLO THERE\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
@@ -533,6 +540,30 @@ class AdapterConformanceTest {
     assertThat(requests).hasValue(1);
     release.countDown();
     held.get(10, TimeUnit.SECONDS);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void slowBodyTimesOutAndTheNextCallGetsAFreshReply(Adapter adapter) throws Exception {
+    script.add("SLOW_BODY");
+    script.add(reply(200, "fresh"));
+    TestClient c =
+        client(
+            adapter,
+            UpstreamPolicy.builder("up")
+                .maxAttempts(1)
+                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+    long start = System.nanoTime();
+    assertThatThrownBy(() -> c.get(uri()))
+        .isInstanceOfSatisfying(
+            UpstreamException.class,
+            e ->
+                assertThat(e.failureCause())
+                    .isIn(FailureCause.TIMEOUT, FailureCause.INVALID_RESPONSE));
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .as("bounded by the attempt timeout, not by the server's 10 s")
+        .isLessThan(Duration.ofSeconds(5));
+    assertThat(c.get(uri()).body()).isEqualTo("fresh");
   }
 
   @Test
