@@ -68,6 +68,19 @@ public final class UpstreamPolicy {
     this.minimumAttemptTime = b.minimumAttemptTime;
   }
 
+  /**
+   * Reads every upstream configured with flat keys {@code upstream.<name>.<setting>} (e.g. {@code
+   * upstream.inventory.attempt-timeout=800ms}; keys may carry a {@code gatewarden.} prefix; other
+   * keys are ignored). The settings are listed in {@code docs/clients.md}.
+   *
+   * @return the policies by upstream name, in the order first seen
+   * @throws ConfigException naming the key, the value and what is allowed
+   */
+  public static java.util.Map<String, UpstreamPolicy> fromProperties(
+      java.util.Map<String, String> properties) {
+    return UpstreamKeys.read(properties);
+  }
+
   /** A builder with the defaults, for the upstream with this name (its metrics tag). */
   public static Builder builder(String name) {
     return new Builder(name);

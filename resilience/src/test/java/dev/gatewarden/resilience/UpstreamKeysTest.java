@@ -1,0 +1,53 @@
+package dev.gatewarden.resilience;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class UpstreamKeysTest {
+  @Test
+  void readsUpstreamsFromFlatKeys() {
+    Map<String, UpstreamPolicy> p =
+        UpstreamPolicy.fromProperties(
+            Map.of(
+                "gatewarden.upstream.inventory.attempt-timeout", "800ms",
+                "upstream.inventory.total-timeout", "3s",
+                "upstream.inventory.max-attempts", "2",
+                "upstream.inventory.retry-budget.ratio", "0.1",
+                "upstream.payments.retry-with-idempotency-key", "true",
+                "cache.max-stale", "10m"));
+    assertThat(p).containsOnlyKeys("inventory", "payments");
+    UpstreamPolicy inv = p.get("inventory");
+    assertThat(inv.attemptTimeout()).isEqualTo(Duration.ofMillis(800));
+    assertThat(inv.totalTimeout()).isEqualTo(Duration.ofSeconds(3));
+    assertThat(inv.maxAttempts()).isEqualTo(2);
+    assertThat(inv.retryBudgetRatio()).isEqualTo(0.1);
+    assertThat(p.get("payments").retryWithIdempotencyKey).isTrue();
+  }
+
+  @Test
+  void badValuesAndUnknownKeysNameKeyValueAndWhatIsAllowed() {
+    assertThatThrownBy(
+            () -> UpstreamPolicy.fromProperties(Map.of("upstream.inv.attempt-timeout", "soon")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("upstream.inv.attempt-timeout")
+        .hasMessageContaining("\"soon\"")
+        .hasMessageContaining("250ms");
+    assertThatThrownBy(() -> UpstreamPolicy.fromProperties(Map.of("upstream.inv.retries", "3")))
+        .hasMessageContaining("upstream.inv.retries")
+        .hasMessageContaining("max-attempts");
+    assertThatThrownBy(
+            () ->
+                UpstreamPolicy.fromProperties(
+                    Map.of(
+                        "upstream.inv.attempt-timeout", "20s", "upstream.inv.total-timeout", "5s")))
+        .hasMessageContaining("cannot exceed totalTimeout");
+    assertThatThrownBy(
+            () -> UpstreamPolicy.fromProperties(Map.of("upstream.inv.retry-budget.ratio", "lots")))
+        .hasMessageContaining("upstream.inv.retry-budget.ratio")
+        .hasMessageContaining("0 to 1");
+  }
+}
