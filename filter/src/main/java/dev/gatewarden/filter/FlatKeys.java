@@ -27,6 +27,7 @@ final class FlatKeys {
           "request-id-header",
           "failure-statuses",
           "honour-flush",
+          "outbound-deadline",
           "cache.enabled",
           "cache.max-bytes",
           "cache.max-entry-bytes",
@@ -43,6 +44,7 @@ final class FlatKeys {
           "patterns",
           "failure-statuses",
           "honour-flush",
+          "outbound-deadline",
           "cache.enabled",
           "cache.max-stale",
           "cache.ignore-request-cookies");
@@ -126,6 +128,10 @@ final class FlatKeys {
         p,
         prefix + "failure-statuses",
         v -> rb.failureStatuses(statuses(prefix + "failure-statuses", v)));
+    with(
+        p,
+        prefix + "outbound-deadline",
+        v -> rb.outboundDeadline(ConfigValues.duration(prefix + "outbound-deadline", v)));
     with(
         p,
         prefix + "honour-flush",

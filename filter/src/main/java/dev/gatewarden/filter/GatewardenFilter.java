@@ -1,6 +1,7 @@
 package dev.gatewarden.filter;
 
 import dev.gatewarden.resilience.ConfigException;
+import dev.gatewarden.resilience.Deadline;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
@@ -149,11 +150,18 @@ public final class GatewardenFilter implements Filter {
 
     Throwable failure = null;
     MDC.put(MDC_REQUEST_ID, requestId);
+    Deadline.Scope deadline =
+        route.outboundDeadline() == null
+            ? null
+            : Deadline.after(route.outboundDeadline()).makeCurrent();
     try {
       chain.doFilter(wrapped, exchange.capture());
     } catch (Throwable t) { // every failure is answered below; VM errors are rethrown after
       failure = t;
     } finally {
+      if (deadline != null) {
+        deadline.close();
+      }
       MDC.remove(MDC_REQUEST_ID);
     }
 

@@ -37,6 +37,7 @@ public final class Route {
   private final List<String> patterns;
   private final CachePolicy cache;
   private final boolean honourFlush;
+  private final java.time.Duration outboundDeadline;
   private final Set<Integer> failureStatuses;
   private final BitSet failureStatusBits = new BitSet(600);
 
@@ -45,6 +46,7 @@ public final class Route {
     this.patterns = List.copyOf(b.patterns);
     this.cache = b.cache;
     this.honourFlush = b.honourFlush;
+    this.outboundDeadline = b.outboundDeadline;
     this.failureStatuses = Collections.unmodifiableSet(new TreeSet<>(b.failureStatuses));
     failureStatuses.forEach(failureStatusBits::set);
   }
@@ -89,6 +91,17 @@ public final class Route {
     return honourFlush;
   }
 
+  /**
+   * The time the app has, from the request's arrival, for calls it makes through Gatewarden's HTTP
+   * clients: the filter makes a {@code Deadline} of this length current on the request thread, so
+   * every outbound total timeout is capped by it and calls fail fast once it has passed; {@code
+   * null} (the default) sets none. Answering with a 504 before the proxy's own deadline is the
+   * inbound deadline's job, a separate setting.
+   */
+  public java.time.Duration outboundDeadline() {
+    return outboundDeadline;
+  }
+
   /** The response statuses that count as failures on this route. */
   public Set<Integer> failureStatuses() {
     return failureStatuses;
@@ -100,6 +113,7 @@ public final class Route {
     b.patterns.addAll(patterns);
     b.cache = cache;
     b.honourFlush = honourFlush;
+    b.outboundDeadline = outboundDeadline;
     b.failureStatuses = failureStatuses;
     return b;
   }
@@ -125,6 +139,7 @@ public final class Route {
     private final List<String> patterns = new ArrayList<>();
     private CachePolicy cache = CachePolicy.defaults();
     private boolean honourFlush;
+    private java.time.Duration outboundDeadline;
     private Set<Integer> failureStatuses = DEFAULT_FAILURE_STATUSES;
 
     private Builder(String name) {
@@ -150,6 +165,20 @@ public final class Route {
     /** Sets the stale-cache policy. */
     public Builder cache(CachePolicy cache) {
       this.cache = Objects.requireNonNull(cache, "cache");
+      return this;
+    }
+
+    /**
+     * Sets the deadline for outbound calls made while handling a request (see {@link
+     * Route#outboundDeadline()}); {@code null} for none.
+     *
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder outboundDeadline(java.time.Duration deadline) {
+      if (deadline != null && (deadline.isZero() || deadline.isNegative())) {
+        throw new IllegalArgumentException("outbound deadline must be positive: " + deadline);
+      }
+      this.outboundDeadline = deadline;
       return this;
     }
 
