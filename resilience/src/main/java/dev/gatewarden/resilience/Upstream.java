@@ -88,6 +88,7 @@ public final class Upstream {
                 .waitDurationInOpenState(policy.breakerOpenFor)
                 .permittedNumberOfCallsInHalfOpenState(2)
                 .recordExceptions(Throwable.class)
+                .clock(new NanoClock(b.nanoTime))
                 .build());
     this.breaker = breakers.circuitBreaker(policy.name);
     BulkheadRegistry bulkheads =
@@ -493,6 +494,33 @@ public final class Upstream {
         }
       }
       return millis > policy.retryAfterCap.toMillis() ? -2 : millis;
+    }
+  }
+
+  /**
+   * The engine's nanosecond time as a {@link java.time.Clock}, so the breaker's open period follows
+   * it.
+   */
+  private static final class NanoClock extends java.time.Clock {
+    private final LongSupplier nanoTime;
+
+    NanoClock(LongSupplier nanoTime) {
+      this.nanoTime = nanoTime;
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public java.time.Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return Instant.EPOCH.plusNanos(nanoTime.getAsLong());
     }
   }
 

@@ -176,7 +176,7 @@ class UpstreamEngineTest {
   }
 
   @Test
-  void breakerOpensAndRecovers() throws Exception {
+  void breakerOpensAndRecoversAfterItsOpenPeriod() throws Exception {
     script.add(status(500));
     Upstream up =
         upstream(
@@ -195,6 +195,15 @@ class UpstreamEngineTest {
             e -> assertThat(e.failureCause()).isEqualTo(FailureCause.CIRCUIT_OPEN));
     assertThat(sent.get()).isEqualTo(before);
     assertThat(registry.find("resilience4j.circuitbreaker.state").meters()).isNotEmpty();
+
+    // after the open period, trial calls go through; two good ones close the breaker again
+    now.addAndGet(Duration.ofSeconds(31).toNanos());
+    script.clear();
+    script.add(status(200));
+    assertThat(up.execute(ClientRequest.get(ITEM), transport).status()).isEqualTo(200);
+    assertThat(up.breakerState()).isEqualTo("HALF_OPEN");
+    assertThat(up.execute(ClientRequest.get(ITEM), transport).status()).isEqualTo(200);
+    assertThat(up.breakerState()).isEqualTo("CLOSED");
   }
 
   @Test
