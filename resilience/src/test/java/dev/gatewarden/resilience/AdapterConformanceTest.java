@@ -566,6 +566,70 @@ class AdapterConformanceTest {
     assertThat(c.get(uri()).body()).isEqualTo("fresh");
   }
 
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void refusedConnectionIsAConnectFailureAfterEveryAttempt(Adapter adapter) throws Exception {
+    int closedPort;
+    try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      closedPort = probe.getLocalPort();
+    }
+    TestClient c = client(adapter, UpstreamPolicy.builder("up"));
+    assertThatThrownBy(() -> c.get(URI.create("http://127.0.0.1:" + closedPort + "/item")))
+        .isInstanceOfSatisfying(
+            UpstreamException.class,
+            e -> {
+              assertThat(e.failureCause()).isEqualTo(FailureCause.CONNECT);
+              assertThat(e.attempts()).isEqualTo(3);
+            });
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void openBreakerFailsFastWithoutReachingTheUpstream(Adapter adapter) throws Exception {
+    script.add(reply(500, "broken"));
+    TestClient c =
+        client(
+            adapter,
+            UpstreamPolicy.builder("up")
+                .maxAttempts(1)
+                .circuitBreaker(50, 10, 10, Duration.ofSeconds(30))
+                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+    for (int i = 0; i < 10; i++) {
+      assertThat(c.get(uri()).status()).isEqualTo(500);
+    }
+    assertThatThrownBy(() -> c.get(uri()))
+        .isInstanceOfSatisfying(
+            UpstreamException.class,
+            e -> assertThat(e.failureCause()).isEqualTo(FailureCause.CIRCUIT_OPEN));
+    assertThat(requests).hasValue(10);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void currentDeadlineCapsTheCall(Adapter adapter) throws Exception {
+    // What GatewardenFilter does for a route with an outbound deadline (see the filter's
+    // OutboundDeadlineTest): the policy would allow 5 s, the deadline leaves 400 ms.
+    script.add("SLOW");
+    TestClient c =
+        client(
+            adapter,
+            UpstreamPolicy.builder("up")
+                .attemptTimeout(Duration.ofSeconds(5))
+                .totalTimeout(Duration.ofSeconds(5))
+                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+    long start = System.nanoTime();
+    Deadline.Scope scope = Deadline.after(Duration.ofMillis(400)).makeCurrent();
+    try {
+      assertThatThrownBy(() -> c.get(uri()))
+          .isInstanceOfSatisfying(
+              UpstreamException.class,
+              e -> assertThat(e.failureCause()).isEqualTo(FailureCause.TIMEOUT));
+    } finally {
+      scope.close();
+    }
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+  }
+
   @Test
   void jdkAsyncSendGoesThroughTheSamePolicies() throws Exception {
     script.add(reply(503, "busy"));
