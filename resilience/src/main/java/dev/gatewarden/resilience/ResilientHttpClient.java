@@ -66,14 +66,24 @@ public final class ResilientHttpClient extends HttpClient {
                 });
   }
 
-  /** One daemon thread for all attempt watchdogs; it only ever interrupts. */
-  private static final java.util.concurrent.ScheduledExecutorService WATCHDOGS =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> {
-            Thread t = new Thread(r, "gatewarden-attempt-watchdog");
-            t.setDaemon(true);
-            return t;
-          });
+  /**
+   * One daemon thread for all attempt watchdogs; it only ever interrupts. Cancelled alarms leave
+   * its queue at once, so a busy client does not pile up alarms for calls that already finished.
+   */
+  private static final java.util.concurrent.ScheduledThreadPoolExecutor WATCHDOGS = watchdogs();
+
+  private static java.util.concurrent.ScheduledThreadPoolExecutor watchdogs() {
+    java.util.concurrent.ScheduledThreadPoolExecutor s =
+        new java.util.concurrent.ScheduledThreadPoolExecutor(
+            1,
+            r -> {
+              Thread t = new Thread(r, "gatewarden-attempt-watchdog");
+              t.setDaemon(true);
+              return t;
+            });
+    s.setRemoveOnCancelPolicy(true);
+    return s;
+  }
 
   /**
    * Interrupts a sending thread once, unless disarmed first; {@link #disarm()} clears an interrupt
