@@ -32,10 +32,11 @@ import org.apache.hc.core5.util.Timeout;
  *     .build();
  * }</pre>
  *
- * <p>Each attempt is one {@code chain.proceed(...)} with the response timeout set to the attempt's
- * time; its entity is read whole and the attempt's response closed before the engine decides. When
- * reading fails the connection is discarded, never returned to the pool. Request entities are
- * buffered once so that retries can replay them. Thread-safe.
+ * <p>Each attempt is one {@code chain.proceed(...)} with the response timeout (per read) set to the
+ * attempt's time, and a watchdog that closes the attempt's connection when that time is up, so a
+ * body that trickles is bounded too; its entity is read whole and the attempt's response closed
+ * before the engine decides. When reading fails the connection is discarded, never returned to the
+ * pool. Request entities are buffered once so that retries can replay them. Thread-safe.
  */
 public final class ApacheExecHandler implements ExecChainHandler {
   private final Upstream upstream;
@@ -94,31 +95,46 @@ public final class ApacheExecHandler implements ExecChainHandler {
     if (body != null) {
       request.setEntity(new ByteArrayEntity(body, type));
     }
-    ClassicHttpResponse response;
+    // The response timeout applies per read; the watchdog bounds the whole attempt (a body that
+    // trickles included) by closing the attempt's connection when its time is up.
+    AttemptWatchdog watchdog =
+        AttemptWatchdog.aborting(timeout, scope.execRuntime::discardEndpoint);
     try {
-      response = chain.proceed(request, scope);
-    } catch (org.apache.hc.core5.http.ProtocolException e) {
-      throw new TransportException(FailureCause.INVALID_RESPONSE, "malformed response", e);
-    } catch (HttpException e) {
-      throw new TransportException(FailureCause.INVALID_RESPONSE, "HTTP protocol error", e);
-    }
-    try (response) {
-      byte[] bytes;
+      ClassicHttpResponse response;
       try {
-        bytes =
-            response.getEntity() == null
-                ? new byte[0]
-                : EntityUtils.toByteArray(response.getEntity());
-      } catch (java.net.SocketTimeoutException e) {
-        scope.execRuntime.discardEndpoint();
-        throw e;
+        response = chain.proceed(request, scope);
+      } catch (org.apache.hc.core5.http.ProtocolException e) {
+        throw new TransportException(FailureCause.INVALID_RESPONSE, "malformed response", e);
+      } catch (HttpException e) {
+        throw new TransportException(FailureCause.INVALID_RESPONSE, "HTTP protocol error", e);
       } catch (IOException e) {
-        scope.execRuntime.discardEndpoint();
-        throw new TransportException(
-            FailureCause.INVALID_RESPONSE, "body cut short after the headers", e);
+        throw watchdog.disarm() ? timedOut("response", timeout, e) : e;
       }
-      return ClientResponse.of(response.getCode(), headerMap(response.getHeaders()), bytes);
+      try (response) {
+        byte[] bytes;
+        try {
+          bytes =
+              response.getEntity() == null
+                  ? new byte[0]
+                  : EntityUtils.toByteArray(response.getEntity());
+        } catch (IOException e) {
+          scope.execRuntime.discardEndpoint();
+          if (watchdog.disarm() || e instanceof java.net.SocketTimeoutException) {
+            throw timedOut("body", timeout, e);
+          }
+          throw new TransportException(
+              FailureCause.INVALID_RESPONSE, "body cut short after the headers", e);
+        }
+        return ClientResponse.of(response.getCode(), headerMap(response.getHeaders()), bytes);
+      }
+    } finally {
+      watchdog.disarm();
     }
+  }
+
+  private static TransportException timedOut(String what, Duration timeout, Throwable cause) {
+    return new TransportException(
+        FailureCause.TIMEOUT, what + " not received within " + timeout, cause);
   }
 
   private static Map<String, List<String>> headerMap(Header[] headers) {

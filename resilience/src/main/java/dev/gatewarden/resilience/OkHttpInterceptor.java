@@ -24,12 +24,12 @@ import okio.Buffer;
  * }</pre>
  *
  * <p>Each attempt is one {@code chain.proceed(...)} with connect, read and write timeouts set to
- * the attempt's time (OkHttp's read timeout bounds each read, so a body that trickles is bounded by
- * the engine's total timeout between attempts rather than mid-body). The body is read whole inside
- * the attempt and the attempt's response is closed, so a failed or timed-out connection goes back
- * to OkHttp, which does not reuse a connection whose exchange failed. Request bodies are buffered
- * once so that retries can replay them. Register it with {@code addInterceptor}, not {@code
- * addNetworkInterceptor}. Thread-safe.
+ * the attempt's time (OkHttp's read timeout bounds each read), and a deadline on the response
+ * body's source at the end of the attempt's time, so a body that trickles times out too. The body
+ * is read whole inside the attempt and the attempt's response is closed, so a failed or timed-out
+ * connection goes back to OkHttp, which does not reuse a connection whose exchange failed. Request
+ * bodies are buffered once so that retries can replay them. Register it with {@code
+ * addInterceptor}, not {@code addNetworkInterceptor}. Thread-safe.
  */
 public final class OkHttpInterceptor implements Interceptor {
   private final Upstream upstream;
@@ -85,11 +85,23 @@ public final class OkHttpInterceptor implements Interceptor {
         body == null
             ? request
             : request.newBuilder().method(request.method(), RequestBody.create(body, type)).build();
+    long deadline = System.nanoTime() + timeout.toNanos();
     try (Response response = timed.proceed(attempt)) {
       byte[] bytes;
       try {
         ResponseBody rb = response.body();
-        bytes = rb == null ? new byte[0] : rb.bytes();
+        if (rb == null) {
+          bytes = new byte[0];
+        } else {
+          // The read timeout bounds each read; a deadline on the body's source bounds the whole
+          // body, so one that trickles times out too (okio then closes the connection).
+          long left = deadline - System.nanoTime();
+          if (left <= 0) {
+            throw new java.net.SocketTimeoutException("body not received within " + timeout);
+          }
+          rb.source().timeout().deadline(left, TimeUnit.NANOSECONDS);
+          bytes = rb.bytes();
+        }
       } catch (java.net.SocketTimeoutException e) {
         throw e;
       } catch (IOException e) {

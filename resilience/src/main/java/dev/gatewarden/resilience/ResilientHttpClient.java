@@ -66,55 +66,6 @@ public final class ResilientHttpClient extends HttpClient {
                 });
   }
 
-  /**
-   * One daemon thread for all attempt watchdogs; it only ever interrupts. Cancelled alarms leave
-   * its queue at once, so a busy client does not pile up alarms for calls that already finished.
-   */
-  private static final java.util.concurrent.ScheduledThreadPoolExecutor WATCHDOGS = watchdogs();
-
-  private static java.util.concurrent.ScheduledThreadPoolExecutor watchdogs() {
-    java.util.concurrent.ScheduledThreadPoolExecutor s =
-        new java.util.concurrent.ScheduledThreadPoolExecutor(
-            1,
-            r -> {
-              Thread t = new Thread(r, "gatewarden-attempt-watchdog");
-              t.setDaemon(true);
-              return t;
-            });
-    s.setRemoveOnCancelPolicy(true);
-    return s;
-  }
-
-  /**
-   * Interrupts a sending thread once, unless disarmed first; {@link #disarm()} clears an interrupt
-   * it caused, so none leaks to the caller.
-   */
-  private static final class Watchdog {
-    private final Thread thread;
-    private boolean done;
-    private boolean fired;
-
-    Watchdog(Thread thread) {
-      this.thread = thread;
-    }
-
-    synchronized void fire() {
-      if (!done) {
-        fired = true;
-        thread.interrupt();
-      }
-    }
-
-    /** Returns whether it fired (and clears the interrupt it caused). */
-    synchronized boolean disarm() {
-      done = true;
-      if (fired) {
-        Thread.interrupted();
-      }
-      return fired;
-    }
-  }
-
   /** Wraps {@code client} so that its requests go through {@code upstream}'s policies. */
   public static HttpClient wrap(HttpClient client, Upstream upstream) {
     return new ResilientHttpClient(
@@ -169,10 +120,7 @@ public final class ResilientHttpClient extends HttpClient {
     // not be bounded. A watchdog interrupts the sending thread when the attempt's time is up, which
     // makes the JDK cancel the exchange and drop its connection (JDK 16+). The synchronous send is
     // kept on purpose: sendAsync(...).get() measured twice as slow per call on loopback.
-    Watchdog watchdog = new Watchdog(Thread.currentThread());
-    java.util.concurrent.ScheduledFuture<?> alarm =
-        WATCHDOGS.schedule(
-            watchdog::fire, timeout.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+    AttemptWatchdog watchdog = AttemptWatchdog.interrupting(timeout);
     HttpResponse<byte[]> response;
     try {
       response =
@@ -206,9 +154,8 @@ public final class ResilientHttpClient extends HttpClient {
       }
       throw e;
     } finally {
-      alarm.cancel(false);
+      watchdog.disarm(); // on every path, unchecked exceptions included
     }
-    watchdog.disarm();
     return ClientResponse.of(response.statusCode(), response.headers().map(), response.body());
   }
 

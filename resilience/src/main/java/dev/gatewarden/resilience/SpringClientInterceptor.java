@@ -4,6 +4,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpRequest;
 import org.springframework.http.HttpStatusCode;
@@ -24,11 +25,18 @@ import org.springframework.http.client.ClientHttpResponse;
  * }</pre>
  *
  * <p>Each attempt is one {@code execution.execute(...)}; its body is read whole and the attempt's
- * response closed before the engine decides. Spring gives an interceptor no per-call timeout, so
- * the attempt timeout must be set on the request factory (connect and read timeouts); the engine
- * still enforces the total timeout and the current {@link Deadline} between attempts. Thread-safe.
+ * response closed before the engine decides. Spring gives an interceptor no per-call timeout. With
+ * {@code JdkClientHttpRequestFactory} (RestClient's default when no other client library is on the
+ * classpath) the interceptor bounds each whole attempt, headers and body, by itself. Other
+ * factories (Apache, Jetty, Reactor, {@code SimpleClientHttpRequestFactory}) cannot be aborted from
+ * outside: give them connect and read timeouts, which bound each read; the engine still enforces
+ * the total timeout and the current {@link Deadline} between attempts. Thread-safe.
  */
 public final class SpringClientInterceptor implements ClientHttpRequestInterceptor {
+  /** Spring's response for {@code JdkClientHttpRequestFactory}: a package-private class. */
+  private static final String JDK_CLIENT_RESPONSE =
+      "org.springframework.http.client.JdkClientHttpResponse";
+
   private final Upstream upstream;
 
   public SpringClientInterceptor(Upstream upstream) {
@@ -48,20 +56,55 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
   private static ClientResponse attempt(
       HttpRequest request, byte[] body, ClientHttpRequestExecution execution, Duration timeout)
       throws IOException {
+    // The request factory's timeouts apply per read at best. The watchdog bounds the whole attempt
+    // for the JDK HttpClient's factory (RestClient's default): an interrupt ends the exchange while
+    // the headers are awaited, and closing the body stream ends a read (as Spring's own timeout for
+    // that factory does). Other factories' streams drain when closed, so there the factory's read
+    // timeout applies.
+    AtomicReference<InputStream> abortable = new AtomicReference<>();
+    AttemptWatchdog watchdog =
+        AttemptWatchdog.interrupting(timeout, () -> closeQuietly(abortable.get()));
     try (ClientHttpResponse response = execution.execute(request, body)) {
       int status = response.getStatusCode().value();
       HttpHeaders headers = response.getHeaders();
       byte[] bytes;
       try (InputStream in = response.getBody()) {
+        if (JDK_CLIENT_RESPONSE.equals(response.getClass().getName())) {
+          abortable.set(in);
+        }
         bytes = in.readAllBytes();
-      } catch (java.net.SocketTimeoutException e) {
-        throw e;
       } catch (IOException e) {
+        if (watchdog.disarm() || e instanceof java.net.SocketTimeoutException) {
+          throw timedOut("body", timeout, e);
+        }
         throw new TransportException(
             FailureCause.INVALID_RESPONSE, "body cut short after the headers", e);
       }
+      watchdog.disarm(); // a complete body stands, even if the time ran out just after it
       return ClientResponse.of(status, headers, bytes);
+    } catch (IOException e) {
+      if (watchdog.disarm() && !(e instanceof TransportException)) {
+        throw timedOut("response", timeout, e);
+      }
+      throw e;
+    } finally {
+      watchdog.disarm();
     }
+  }
+
+  private static void closeQuietly(InputStream in) {
+    if (in != null) {
+      try {
+        in.close();
+      } catch (IOException | RuntimeException e) {
+        // the attempt is being abandoned; its reader sees the stream closed
+      }
+    }
+  }
+
+  private static TransportException timedOut(String what, Duration timeout, Throwable cause) {
+    return new TransportException(
+        FailureCause.TIMEOUT, what + " not received within " + timeout, cause);
   }
 
   /** The engine's buffered response, as Spring's. */

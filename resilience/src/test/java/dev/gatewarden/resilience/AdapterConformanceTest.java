@@ -32,8 +32,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * The conformance suite: the same scenarios through every HTTP-client adapter, over real sockets on
  * loopback, against a tiny scripted server that can misbehave at the byte level (resets, truncated
- * bodies, garbage, slow headers). Adapters so far: the JDK HttpClient, OkHttp and Spring
- * RestClient.
+ * and trickling bodies, broken chunking, garbage, slow headers). Adapters: the JDK HttpClient,
+ * OkHttp, Spring RestClient and Apache HttpClient 5.
  */
 class AdapterConformanceTest {
   private ServerSocket listener;
@@ -98,6 +98,15 @@ class AdapterConformanceTest {
                     .getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
             release.await(10, TimeUnit.SECONDS);
+            return;
+          case "TRICKLE": // a 1000-byte body, one byte every 50 ms: each read is quick
+            out.write(
+                "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            for (int i = 0; i < 1000 && !release.await(50, TimeUnit.MILLISECONDS); i++) {
+              out.write('x');
+              out.flush();
+            }
             return;
           case "GARBAGE": // non-HTTP bytes, then close
             out.write("HELLO THERE\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
@@ -230,13 +239,10 @@ class AdapterConformanceTest {
     SPRING {
       @Override
       TestClient client(Upstream up) {
-        // Spring gives interceptors no per-call timeout: the attempt timeout goes on the factory.
-        org.springframework.http.client.JdkClientHttpRequestFactory factory =
-            new org.springframework.http.client.JdkClientHttpRequestFactory();
-        factory.setReadTimeout(Duration.ofMillis(300));
+        // No timeouts on the factory: the interceptor bounds each attempt by itself.
         org.springframework.web.client.RestClient c =
             org.springframework.web.client.RestClient.builder()
-                .requestFactory(factory)
+                .requestFactory(new org.springframework.http.client.JdkClientHttpRequestFactory())
                 .requestInterceptor(new SpringClientInterceptor(up))
                 .build();
         return new TestClient() {
@@ -315,15 +321,29 @@ class AdapterConformanceTest {
   }
 
   private TestClient client(Adapter adapter, UpstreamPolicy.Builder policy) {
-    Upstream up =
-        Upstream.builder(
-                policy
-                    .attemptTimeout(Duration.ofMillis(300))
-                    .backoff(Duration.ofMillis(1), Duration.ofMillis(5))
-                    .build())
-            .meterRegistry(new SimpleMeterRegistry())
-            .build();
-    return adapter.client(up);
+    return adapter.client(upstream(policy, System::nanoTime));
+  }
+
+  private static Upstream upstream(
+      UpstreamPolicy.Builder policy, java.util.function.LongSupplier nanoTime) {
+    return Upstream.builder(
+            policy
+                .attemptTimeout(Duration.ofMillis(300))
+                .backoff(Duration.ofMillis(1), Duration.ofMillis(5))
+                .build())
+        .meterRegistry(new SimpleMeterRegistry())
+        .nanoTime(nanoTime)
+        .build();
+  }
+
+  /** Asserts that {@code call} fails with an {@link UpstreamException} of {@code cause}. */
+  private static UpstreamException assertFails(
+      org.assertj.core.api.ThrowableAssert.ThrowingCallable call, FailureCause cause) {
+    Throwable thrown = org.assertj.core.api.Assertions.catchThrowable(call);
+    assertThat(thrown).isInstanceOf(UpstreamException.class);
+    UpstreamException e = (UpstreamException) thrown;
+    assertThat(e.failureCause()).isEqualTo(cause);
+    return e;
   }
 
   private URI uri() {
@@ -352,17 +372,37 @@ class AdapterConformanceTest {
   @ParameterizedTest
   @EnumSource(Adapter.class)
   void bodyShorterThanContentLengthIsAnInvalidResponse(Adapter adapter) {
-    script.add("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nonly a part");
+    assertTruncatedAndRetried(
+        adapter, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nonly a part");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void brokenChunkingIsAnInvalidResponse(Adapter adapter) {
+    assertTruncatedAndRetried(
+        adapter, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void chunkedBodyCutOffBeforeItsLastChunkIsAnInvalidResponse(Adapter adapter) {
+    assertTruncatedAndRetried(
+        adapter,
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            + "5\r\nhello\r\n");
+  }
+
+  /** A GET whose every reply is {@code reply}: retried, then INVALID_RESPONSE, never a 200. */
+  private void assertTruncatedAndRetried(Adapter adapter, String reply) {
+    script.add(reply);
     TestClient c =
         client(
             adapter,
             UpstreamPolicy.builder("up")
                 .maxAttempts(2)
                 .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
-    assertThatThrownBy(() -> c.get(uri()))
-        .isInstanceOfSatisfying(
-            UpstreamException.class,
-            e -> assertThat(e.failureCause()).isEqualTo(FailureCause.INVALID_RESPONSE));
+    assertThat(assertFails(() -> c.get(uri()), FailureCause.INVALID_RESPONSE).attempts())
+        .isEqualTo(2);
     assertThat(requests).hasValue(2);
   }
 
@@ -385,10 +425,7 @@ class AdapterConformanceTest {
     script.add("SLOW");
     script.add(reply(200, "fresh"));
     TestClient c = client(adapter, UpstreamPolicy.builder("up").maxAttempts(1));
-    assertThatThrownBy(() -> c.get(uri()))
-        .isInstanceOfSatisfying(
-            UpstreamException.class,
-            e -> assertThat(e.failureCause()).isEqualTo(FailureCause.TIMEOUT));
+    assertFails(() -> c.get(uri()), FailureCause.TIMEOUT);
     assertThat(c.get(uri()).body())
         .as("a late reply never reaches the next caller")
         .isEqualTo("fresh");
@@ -533,10 +570,7 @@ class AdapterConformanceTest {
       Thread.onSpinWait(); // wait until the first call is in flight at the upstream
     }
     assertThat(requests).hasValue(1);
-    assertThatThrownBy(() -> c.get(uri()))
-        .isInstanceOfSatisfying(
-            UpstreamException.class,
-            e -> assertThat(e.failureCause()).isEqualTo(FailureCause.OVERLOAD));
+    assertFails(() -> c.get(uri()), FailureCause.OVERLOAD);
     assertThat(requests).hasValue(1);
     release.countDown();
     held.get(10, TimeUnit.SECONDS);
@@ -545,7 +579,18 @@ class AdapterConformanceTest {
   @ParameterizedTest
   @EnumSource(Adapter.class)
   void slowBodyTimesOutAndTheNextCallGetsAFreshReply(Adapter adapter) throws Exception {
-    script.add("SLOW_BODY");
+    assertBodyTimesOut(adapter, "SLOW_BODY"); // half the body, then silence for 10 s
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void tricklingBodyTimesOutAtTheEndOfTheAttempt(Adapter adapter) throws Exception {
+    // every read returns within the 300 ms attempt timeout; the whole body would take 50 s
+    assertBodyTimesOut(adapter, "TRICKLE");
+  }
+
+  private void assertBodyTimesOut(Adapter adapter, String fault) throws Exception {
+    script.add(fault);
     script.add(reply(200, "fresh"));
     TestClient c =
         client(
@@ -554,16 +599,48 @@ class AdapterConformanceTest {
                 .maxAttempts(1)
                 .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
     long start = System.nanoTime();
-    assertThatThrownBy(() -> c.get(uri()))
-        .isInstanceOfSatisfying(
-            UpstreamException.class,
-            e ->
-                assertThat(e.failureCause())
-                    .isIn(FailureCause.TIMEOUT, FailureCause.INVALID_RESPONSE));
+    assertFails(() -> c.get(uri()), FailureCause.TIMEOUT);
     assertThat(Duration.ofNanos(System.nanoTime() - start))
-        .as("bounded by the attempt timeout, not by the server's 10 s")
+        .as("bounded by the 300 ms attempt timeout, not by the server")
         .isLessThan(Duration.ofSeconds(5));
-    assertThat(c.get(uri()).body()).isEqualTo("fresh");
+    assertThat(Thread.currentThread().isInterrupted())
+        .as("no interrupt of the watchdog's leaks to the caller")
+        .isFalse();
+    assertThat(c.get(uri()).body())
+        .as("a fresh connection, not the stalled one")
+        .isEqualTo("fresh");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void breakerOpensThenRecoversThroughTrialCalls(Adapter adapter) throws Exception {
+    script.add(reply(500, "broken"));
+    java.util.concurrent.atomic.AtomicLong skew = new java.util.concurrent.atomic.AtomicLong();
+    Upstream up =
+        upstream(
+            UpstreamPolicy.builder("up")
+                .maxAttempts(1)
+                .circuitBreaker(50, 10, 10, Duration.ofSeconds(30))
+                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()),
+            () -> System.nanoTime() + skew.get());
+    TestClient c = adapter.client(up);
+    for (int i = 0; i < 10; i++) {
+      assertThat(c.get(uri()).status()).isEqualTo(500);
+    }
+    assertThat(up.breakerState()).isEqualTo("OPEN");
+    assertFails(() -> c.get(uri()), FailureCause.CIRCUIT_OPEN);
+    assertThat(requests).hasValue(10);
+
+    synchronized (script) {
+      script.clear();
+      script.add(reply(200, "back"));
+    }
+    skew.addAndGet(Duration.ofSeconds(31).toNanos()); // the open period has passed
+    assertThat(c.get(uri()).body()).isEqualTo("back");
+    assertThat(up.breakerState()).isEqualTo("HALF_OPEN");
+    assertThat(c.get(uri()).body()).isEqualTo("back");
+    assertThat(up.breakerState()).isEqualTo("CLOSED");
+    assertThat(requests).hasValue(12);
   }
 
   @ParameterizedTest
@@ -574,34 +651,12 @@ class AdapterConformanceTest {
       closedPort = probe.getLocalPort();
     }
     TestClient c = client(adapter, UpstreamPolicy.builder("up"));
-    assertThatThrownBy(() -> c.get(URI.create("http://127.0.0.1:" + closedPort + "/item")))
-        .isInstanceOfSatisfying(
-            UpstreamException.class,
-            e -> {
-              assertThat(e.failureCause()).isEqualTo(FailureCause.CONNECT);
-              assertThat(e.attempts()).isEqualTo(3);
-            });
-  }
-
-  @ParameterizedTest
-  @EnumSource(Adapter.class)
-  void openBreakerFailsFastWithoutReachingTheUpstream(Adapter adapter) throws Exception {
-    script.add(reply(500, "broken"));
-    TestClient c =
-        client(
-            adapter,
-            UpstreamPolicy.builder("up")
-                .maxAttempts(1)
-                .circuitBreaker(50, 10, 10, Duration.ofSeconds(30))
-                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
-    for (int i = 0; i < 10; i++) {
-      assertThat(c.get(uri()).status()).isEqualTo(500);
-    }
-    assertThatThrownBy(() -> c.get(uri()))
-        .isInstanceOfSatisfying(
-            UpstreamException.class,
-            e -> assertThat(e.failureCause()).isEqualTo(FailureCause.CIRCUIT_OPEN));
-    assertThat(requests).hasValue(10);
+    assertThat(
+            assertFails(
+                    () -> c.get(URI.create("http://127.0.0.1:" + closedPort + "/item")),
+                    FailureCause.CONNECT)
+                .attempts())
+        .isEqualTo(3);
   }
 
   @ParameterizedTest
@@ -620,10 +675,7 @@ class AdapterConformanceTest {
     long start = System.nanoTime();
     Deadline.Scope scope = Deadline.after(Duration.ofMillis(400)).makeCurrent();
     try {
-      assertThatThrownBy(() -> c.get(uri()))
-          .isInstanceOfSatisfying(
-              UpstreamException.class,
-              e -> assertThat(e.failureCause()).isEqualTo(FailureCause.TIMEOUT));
+      assertFails(() -> c.get(uri()), FailureCause.TIMEOUT);
     } finally {
       scope.close();
     }
