@@ -14,8 +14,8 @@ import okhttp3.ResponseBody;
 import okio.Buffer;
 
 /**
- * The OkHttp (4.x and 5.x) adapter: an application interceptor that sends every call through an {@link
- * Upstream}'s policies. Adopting it is one line:
+ * The OkHttp (4.x and 5.x) adapter: an application interceptor that sends every call through an
+ * {@link Upstream}'s policies. Adopting it is one line:
  *
  * <pre>{@code
  * OkHttpClient client = new OkHttpClient.Builder()
