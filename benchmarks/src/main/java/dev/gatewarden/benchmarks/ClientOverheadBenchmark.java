@@ -1,6 +1,9 @@
 package dev.gatewarden.benchmarks;
 
+import dev.gatewarden.resilience.ApacheExecHandler;
+import dev.gatewarden.resilience.OkHttpInterceptor;
 import dev.gatewarden.resilience.ResilientHttpClient;
+import dev.gatewarden.resilience.SpringClientInterceptor;
 import dev.gatewarden.resilience.Upstream;
 import dev.gatewarden.resilience.UpstreamPolicy;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -9,6 +12,11 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.concurrent.TimeUnit;
+import okhttp3.OkHttpClient;
+import org.apache.hc.client5.http.classic.methods.HttpGet;
+import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.core5.http.io.entity.EntityUtils;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -21,10 +29,14 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.springframework.http.client.JdkClientHttpRequestFactory;
+import org.springframework.web.client.RestClient;
 
 /**
- * What a decorated call costs over the raw JDK client: a 1 KB GET on loopback, the same upstream,
- * side by side in one run. Run with {@code -prof gc} for allocations per call.
+ * What a decorated call costs over the raw client, for each of the four adapters: a 1 KB GET on
+ * loopback to the same keep-alive upstream, raw and decorated side by side in one run. Each client
+ * pair differs only by Gatewarden's adapter (default policy). Run with {@code -prof gc} for
+ * allocations per call.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -34,36 +46,111 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(1)
 public class ClientOverheadBenchmark {
   private FaultAbsorption.FaultyServer upstream;
-  private HttpClient raw;
-  private HttpClient decorated;
-  private HttpRequest request;
+  private URI uri;
+
+  private HttpRequest jdkRequest;
+  private HttpClient jdkRaw;
+  private HttpClient jdkDecorated;
+  private OkHttpClient okRaw;
+  private OkHttpClient okDecorated;
+  private CloseableHttpClient apacheRaw;
+  private CloseableHttpClient apacheDecorated;
+  private RestClient springRaw;
+  private RestClient springDecorated;
 
   @Setup(Level.Trial)
   public void start() throws Exception {
     upstream = new FaultAbsorption.FaultyServer(0, 0, 1);
-    URI uri = upstream.uri("/item/1");
-    request = HttpRequest.newBuilder(uri).build();
-    raw = HttpClient.newHttpClient();
-    decorated =
-        ResilientHttpClient.wrap(
-            HttpClient.newHttpClient(),
-            Upstream.builder(UpstreamPolicy.builder("upstream").build())
-                .meterRegistry(new SimpleMeterRegistry())
-                .build());
+    uri = upstream.uri("/item/1");
+    jdkRequest = HttpRequest.newBuilder(uri).build();
+
+    jdkRaw = HttpClient.newHttpClient();
+    jdkDecorated = ResilientHttpClient.wrap(HttpClient.newHttpClient(), upstream("jdk"));
+
+    okRaw = new OkHttpClient.Builder().build();
+    okDecorated =
+        new OkHttpClient.Builder().addInterceptor(new OkHttpInterceptor(upstream("ok"))).build();
+
+    apacheRaw = HttpClients.custom().disableAutomaticRetries().build();
+    apacheDecorated =
+        HttpClients.custom()
+            .addExecInterceptorFirst("gatewarden", new ApacheExecHandler(upstream("apache")))
+            .disableAutomaticRetries()
+            .build();
+
+    springRaw = RestClient.builder().requestFactory(new JdkClientHttpRequestFactory()).build();
+    springDecorated =
+        RestClient.builder()
+            .requestFactory(new JdkClientHttpRequestFactory())
+            .requestInterceptor(new SpringClientInterceptor(upstream("spring")))
+            .build();
+  }
+
+  private static Upstream upstream(String name) {
+    return Upstream.builder(UpstreamPolicy.builder(name).build())
+        .meterRegistry(new SimpleMeterRegistry())
+        .build();
   }
 
   @TearDown(Level.Trial)
   public void stop() throws Exception {
+    apacheRaw.close();
+    apacheDecorated.close();
     upstream.close();
   }
 
   @Benchmark
-  public int rawClient() throws Exception {
-    return raw.send(request, HttpResponse.BodyHandlers.ofByteArray()).body().length;
+  public int jdkRaw() throws Exception {
+    return jdkRaw.send(jdkRequest, HttpResponse.BodyHandlers.ofByteArray()).body().length;
   }
 
   @Benchmark
-  public int decoratedClient() throws Exception {
-    return decorated.send(request, HttpResponse.BodyHandlers.ofByteArray()).body().length;
+  public int jdkDecorated() throws Exception {
+    return jdkDecorated.send(jdkRequest, HttpResponse.BodyHandlers.ofByteArray()).body().length;
+  }
+
+  @Benchmark
+  public int okhttpRaw() throws Exception {
+    return ok(okRaw);
+  }
+
+  @Benchmark
+  public int okhttpDecorated() throws Exception {
+    return ok(okDecorated);
+  }
+
+  @Benchmark
+  public int apacheRaw() throws Exception {
+    return apache(apacheRaw);
+  }
+
+  @Benchmark
+  public int apacheDecorated() throws Exception {
+    return apache(apacheDecorated);
+  }
+
+  @Benchmark
+  public int springRaw() {
+    return spring(springRaw);
+  }
+
+  @Benchmark
+  public int springDecorated() {
+    return spring(springDecorated);
+  }
+
+  private int ok(OkHttpClient client) throws Exception {
+    try (okhttp3.Response r =
+        client.newCall(new okhttp3.Request.Builder().url(uri.toString()).build()).execute()) {
+      return r.body().bytes().length;
+    }
+  }
+
+  private int apache(CloseableHttpClient client) throws Exception {
+    return client.execute(new HttpGet(uri), r -> EntityUtils.toByteArray(r.getEntity()).length);
+  }
+
+  private int spring(RestClient client) {
+    return client.get().uri(uri).retrieve().body(byte[].class).length;
   }
 }
