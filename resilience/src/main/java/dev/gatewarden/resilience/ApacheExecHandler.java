@@ -32,11 +32,13 @@ import org.apache.hc.core5.util.Timeout;
  *     .build();
  * }</pre>
  *
- * <p>Each attempt is one {@code chain.proceed(...)} with the response timeout (per read) set to the
- * attempt's time, and a watchdog that closes the attempt's connection when that time is up, so a
- * body that trickles is bounded too; its entity is read whole and the attempt's response closed
- * before the engine decides. When reading fails the connection is discarded, never returned to the
- * pool. Request entities are buffered once so that retries can replay them. Thread-safe.
+ * <p>Each attempt is one {@code chain.proceed(...)} with the connection-request timeout (waiting
+ * for the pool) and the response timeout (per read) set to the attempt's time, and a watchdog that
+ * closes the attempt's connection when that time is up, so a body that trickles is bounded too (set
+ * a connect timeout on the connection manager's {@code ConnectionConfig}; Apache's default is 3
+ * minutes). Its entity is read whole and the attempt's response closed before the engine decides.
+ * When reading fails the connection is discarded, never returned to the pool. Request entities are
+ * buffered once so that retries can replay them. Thread-safe.
  */
 public final class ApacheExecHandler implements ExecChainHandler {
   private final Upstream upstream;
@@ -88,9 +90,11 @@ public final class ApacheExecHandler implements ExecChainHandler {
       RequestConfig original,
       Duration timeout)
       throws IOException {
+    Timeout attemptTimeout = Timeout.ofMilliseconds(Math.max(1, timeout.toMillis()));
     scope.clientContext.setRequestConfig(
         RequestConfig.copy(original)
-            .setResponseTimeout(Timeout.ofMilliseconds(Math.max(1, timeout.toMillis())))
+            .setResponseTimeout(attemptTimeout)
+            .setConnectionRequestTimeout(attemptTimeout)
             .build());
     if (body != null) {
       request.setEntity(new ByteArrayEntity(body, type));
@@ -107,8 +111,21 @@ public final class ApacheExecHandler implements ExecChainHandler {
         throw new TransportException(FailureCause.INVALID_RESPONSE, "malformed response", e);
       } catch (HttpException e) {
         throw new TransportException(FailureCause.INVALID_RESPONSE, "HTTP protocol error", e);
+      } catch (org.apache.hc.core5.http.ConnectionRequestTimeoutException e) {
+        watchdog.disarm();
+        throw TransportException.timedOut(
+            "no pooled connection", timeout, e); // a ConnectException, but not one
       } catch (IOException e) {
-        throw watchdog.disarm() ? timedOut("response", timeout, e) : e;
+        throw watchdog.disarm()
+            ? TransportException.timedOut("response not received", timeout, e)
+            : e;
+      } catch (RuntimeException e) {
+        // closing the connection between its lease and the request's first byte makes Apache
+        // throw IllegalStateException ("endpoint not acquired"): that, too, is the timeout
+        if (watchdog.disarm()) {
+          throw TransportException.timedOut("response not received", timeout, e);
+        }
+        throw e;
       }
       try (response) {
         byte[] bytes;
@@ -120,7 +137,7 @@ public final class ApacheExecHandler implements ExecChainHandler {
         } catch (IOException e) {
           scope.execRuntime.discardEndpoint();
           if (watchdog.disarm() || e instanceof java.net.SocketTimeoutException) {
-            throw timedOut("body", timeout, e);
+            throw TransportException.timedOut("body not received", timeout, e);
           }
           throw new TransportException(
               FailureCause.INVALID_RESPONSE, "body cut short after the headers", e);
@@ -130,11 +147,6 @@ public final class ApacheExecHandler implements ExecChainHandler {
     } finally {
       watchdog.disarm();
     }
-  }
-
-  private static TransportException timedOut(String what, Duration timeout, Throwable cause) {
-    return new TransportException(
-        FailureCause.TIMEOUT, what + " not received within " + timeout, cause);
   }
 
   private static Map<String, List<String>> headerMap(Header[] headers) {

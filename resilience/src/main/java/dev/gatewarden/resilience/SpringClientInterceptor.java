@@ -75,7 +75,7 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
         bytes = in.readAllBytes();
       } catch (IOException e) {
         if (watchdog.disarm() || e instanceof java.net.SocketTimeoutException) {
-          throw timedOut("body", timeout, e);
+          throw TransportException.timedOut("body not received", timeout, e);
         }
         throw new TransportException(
             FailureCause.INVALID_RESPONSE, "body cut short after the headers", e);
@@ -84,7 +84,7 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
       return ClientResponse.of(status, headers, bytes);
     } catch (IOException e) {
       if (watchdog.disarm() && !(e instanceof TransportException)) {
-        throw timedOut("response", timeout, e);
+        throw TransportException.timedOut("response not received", timeout, e);
       }
       throw e;
     } finally {
@@ -100,11 +100,6 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
         // the attempt is being abandoned; its reader sees the stream closed
       }
     }
-  }
-
-  private static TransportException timedOut(String what, Duration timeout, Throwable cause) {
-    return new TransportException(
-        FailureCause.TIMEOUT, what + " not received within " + timeout, cause);
   }
 
   /** The engine's buffered response, as Spring's. */

@@ -13,6 +13,11 @@ public class TransportException extends IOException {
     this.failureCause = cause;
   }
 
+  /** An attempt that ran out of time: "{@code what} within {@code timeout}". */
+  static TransportException timedOut(String what, java.time.Duration timeout, Throwable cause) {
+    return new TransportException(FailureCause.TIMEOUT, what + " within " + timeout, cause);
+  }
+
   /** Why the attempt failed. */
   public FailureCause failureCause() {
     return failureCause;

@@ -683,6 +683,64 @@ class AdapterConformanceTest {
   }
 
   @Test
+  void apacheWaitForAPooledConnectionIsBoundedByTheAttemptTimeout() throws Exception {
+    script.add("SLOW"); // the first call holds the pool's only connection for 2 s
+    Upstream up =
+        Upstream.builder(
+                UpstreamPolicy.builder("up")
+                    .maxAttempts(1)
+                    .attemptTimeout(Duration.ofSeconds(2))
+                    .totalTimeout(Duration.ofSeconds(2))
+                    .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build())
+                    .build())
+            .meterRegistry(new SimpleMeterRegistry())
+            .build();
+    org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager connections =
+        new org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager();
+    connections.setMaxTotal(1);
+    connections.setDefaultMaxPerRoute(1);
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
+        org.apache.hc.client5.http.impl.classic.HttpClients.custom()
+            .setConnectionManager(connections)
+            .addExecInterceptorFirst("gatewarden", new ApacheExecHandler(up))
+            .disableAutomaticRetries()
+            .build()) {
+      java.util.concurrent.Future<?> holder =
+          pool.submit(
+              () -> {
+                try {
+                  return c.execute(
+                      new org.apache.hc.client5.http.classic.methods.HttpGet(uri()),
+                      r -> r.getCode());
+                } catch (IOException expected) {
+                  return -1; // timed out after its 2 s: not the point here
+                }
+              });
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (requests.get() < 1 && System.nanoTime() < until) {
+        Thread.onSpinWait(); // until the first call holds the connection at the upstream
+      }
+      long start = System.nanoTime();
+      Deadline.Scope scope = Deadline.after(Duration.ofMillis(300)).makeCurrent();
+      try {
+        assertFails(
+            () ->
+                c.execute(
+                    new org.apache.hc.client5.http.classic.methods.HttpGet(uri()),
+                    r -> r.getCode()),
+            FailureCause.TIMEOUT);
+      } finally {
+        scope.close();
+      }
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .as("bounded by this call's 300 ms, not by the 2 s the connection is held")
+          .isLessThan(Duration.ofMillis(1500));
+      release.countDown();
+      holder.get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void jdkAsyncSendGoesThroughTheSamePolicies() throws Exception {
     script.add(reply(503, "busy"));
     script.add(reply(200, "async ok"));

@@ -1,0 +1,112 @@
+package dev.gatewarden.resilience;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** The watchdog's contract with the thread it guards: interrupts, their clearing, its threads. */
+class AttemptWatchdogTest {
+  private static final Duration SOON = Duration.ofMillis(1);
+
+  @Test
+  void anInterruptOfTheWatchdogsOwnIsClearedByDisarm() throws Exception {
+    boolean[] result =
+        onNewThread(
+            () -> {
+              AttemptWatchdog w = AttemptWatchdog.interrupting(SOON);
+              while (!Thread.currentThread().isInterrupted()) {
+                Thread.onSpinWait(); // until the watchdog fires
+              }
+              boolean fired = w.disarm();
+              return new boolean[] {fired, Thread.currentThread().isInterrupted()};
+            });
+    assertThat(result[0]).as("fired").isTrue();
+    assertThat(result[1]).as("still interrupted after disarm").isFalse();
+  }
+
+  @Test
+  void anInterruptTheCallerAlreadyHadIsKept() throws Exception {
+    boolean[] result =
+        onNewThread(
+            () -> {
+              CountDownLatch fired = new CountDownLatch(1);
+              Thread.currentThread().interrupt(); // e.g. the caller's task was cancelled
+              AttemptWatchdog w = AttemptWatchdog.interrupting(SOON, fired::countDown);
+              while (fired.getCount() > 0) {
+                Thread.onSpinWait();
+              }
+              boolean timedOut = w.disarm();
+              return new boolean[] {timedOut, Thread.currentThread().isInterrupted()};
+            });
+    assertThat(result[0]).as("fired").isTrue();
+    assertThat(result[1]).as("the caller's interrupt survives").isTrue();
+  }
+
+  @Test
+  void aDisarmedWatchdogNeverFires() throws Exception {
+    boolean[] result =
+        onNewThread(
+            () -> {
+              AttemptWatchdog w = AttemptWatchdog.interrupting(Duration.ofMillis(50));
+              boolean fired = w.disarm();
+              return new boolean[] {fired, Thread.currentThread().isInterrupted()};
+            });
+    assertThat(result).containsExactly(false, false);
+  }
+
+  @Test
+  void aBlockingAbortDoesNotHoldUpOtherAttemptsTimeouts() throws Exception {
+    CountDownLatch stuck = new CountDownLatch(1);
+    CountDownLatch blocking = new CountDownLatch(1);
+    AttemptWatchdog slow =
+        AttemptWatchdog.aborting(
+            SOON,
+            () -> {
+              blocking.countDown();
+              awaitQuietly(stuck); // e.g. a connection pool's lock held through a DNS lookup
+            });
+    try {
+      assertThat(blocking.await(10, TimeUnit.SECONDS)).isTrue();
+      CountDownLatch other = new CountDownLatch(1);
+      AttemptWatchdog.aborting(SOON, other::countDown);
+      assertThat(other.await(5, TimeUnit.SECONDS))
+          .as("another attempt's abort ran while the first one was still blocked")
+          .isTrue();
+    } finally {
+      stuck.countDown();
+    }
+    assertThat(slow.disarm()).isTrue();
+  }
+
+  private interface Body {
+    boolean[] run() throws Exception;
+  }
+
+  /** Runs {@code body} on a fresh thread, so interrupts never touch the test's own thread. */
+  private static boolean[] onNewThread(Body body) throws Exception {
+    CompletableFuture<boolean[]> out = new CompletableFuture<>();
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                out.complete(body.run());
+              } catch (Throwable e) {
+                out.completeExceptionally(e);
+              }
+            });
+    t.start();
+    return out.get(10, TimeUnit.SECONDS);
+  }
+
+  private static void awaitQuietly(CountDownLatch latch) {
+    try {
+      latch.await(60, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
