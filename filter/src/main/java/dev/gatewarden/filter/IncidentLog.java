@@ -2,6 +2,7 @@ package dev.gatewarden.filter;
 
 import dev.gatewarden.cache.StoreDecision;
 import dev.gatewarden.resilience.FailureCause;
+import dev.gatewarden.resilience.LogText;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,14 +28,14 @@ final class IncidentLog {
         "gatewarden incident: {} {} route={} cause={} answered={} status={} app_status={} request_id={}"
             + " detail=\"{}\" remedy=\"{}\"",
         ex.request().getMethod(),
-        clean(ex.request().getRequestURI()),
+        LogText.clean(ex.request().getRequestURI()),
         ex.route().name(),
         cause.tag(),
         outcome.tag(),
         sentStatus,
         failedStatus == 0 ? "-" : Integer.toString(failedStatus),
         ex.requestId(),
-        failure == null ? cause.description() : clean(describe(failure)),
+        failure == null ? cause.description() : LogText.describe(failure),
         cause.remedy());
     if (failure != null && LOG.isDebugEnabled()) {
       LOG.debug("gatewarden incident request_id=" + ex.requestId() + " stack trace", failure);
@@ -47,11 +48,11 @@ final class IncidentLog {
             + " note=\"the app failed after {} bytes had been streamed to the client ({}); no fallback"
             + " is possible, so the connection is aborted\"",
         ex.request().getMethod(),
-        clean(ex.request().getRequestURI()),
+        LogText.clean(ex.request().getRequestURI()),
         ex.route().name(),
         cause.tag(),
         ex.requestId(),
-        clean(describe(failure)),
+        LogText.describe(failure),
         ex.capture().streamedBytes(),
         ex.capture().streamingReason());
     if (LOG.isDebugEnabled()) {
@@ -63,7 +64,7 @@ final class IncidentLog {
     if (LOG.isDebugEnabled()) {
       LOG.debug(
           "gatewarden streaming {} route={} request_id={}: {}; no fallback possible from here",
-          clean(ex.request().getRequestURI()),
+          LogText.clean(ex.request().getRequestURI()),
           ex.route().name(),
           ex.requestId(),
           reason);
@@ -74,7 +75,7 @@ final class IncidentLog {
     if (LOG.isDebugEnabled()) {
       LOG.debug(
           "gatewarden stale cache {} route={} request_id={}: {}",
-          clean(ex.request().getRequestURI()),
+          LogText.clean(ex.request().getRequestURI()),
           ex.route().name(),
           ex.requestId(),
           decision);
@@ -85,30 +86,5 @@ final class IncidentLog {
     LOG.debug(
         "gatewarden async request completed by the container request_id={}; it was passed through",
         ex.requestId());
-  }
-
-  private static String describe(Throwable t) {
-    String msg = t.getMessage();
-    return msg == null ? t.getClass().getName() : t.getClass().getName() + ": " + msg;
-  }
-
-  static String clean(String s) {
-    if (s == null) {
-      return "-";
-    }
-    StringBuilder sb = null;
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c < 0x20 || c == 0x7f || c == '"') {
-        if (sb == null) {
-          sb = new StringBuilder(s.length()).append(s, 0, i);
-        }
-        sb.append(c == '"' ? '\'' : '?');
-      } else if (sb != null) {
-        sb.append(c);
-      }
-    }
-    String out = sb == null ? s : sb.toString();
-    return out.length() > 512 ? out.substring(0, 512) + "…" : out;
   }
 }

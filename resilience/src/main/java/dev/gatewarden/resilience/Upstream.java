@@ -61,6 +61,9 @@ import java.util.function.LongSupplier;
  * per instance, so two web applications in one JVM never share a breaker.
  */
 public final class Upstream {
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger("dev.gatewarden.client");
+
   private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME;
 
   private final UpstreamPolicy policy;
@@ -166,19 +169,24 @@ public final class Upstream {
         return response;
       }
       Optional<ClientResponse> copy = staleCopy(request, response.status());
+      String detail = "status " + response.status();
       if (copy.isPresent()) {
         record(start, "stale", FailureCause.UPSTREAM_STATUS);
+        incident(call, start, "stale", FailureCause.UPSTREAM_STATUS, detail, null);
         return copy.get();
       }
       record(start, "failure", FailureCause.UPSTREAM_STATUS);
+      incident(call, start, "status", FailureCause.UPSTREAM_STATUS, detail, null);
       return response;
     } catch (AttemptFailure f) {
       Optional<ClientResponse> copy = staleCopy(request, 0);
       if (copy.isPresent()) {
         record(start, "stale", f.cause);
+        incident(call, start, "stale", f.cause, f.getMessage(), f.getCause());
         return copy.get();
       }
       record(start, "failure", f.cause);
+      incident(call, start, "error", f.cause, f.getMessage(), f.getCause());
       throw new UpstreamException(
           policy.name, f.cause, call.attempts, f.getMessage(), f.getCause());
     }
@@ -384,6 +392,34 @@ public final class Upstream {
   }
 
   // ---- metrics ----------------------------------------------------------------------------------
+
+  /**
+   * One WARN line per call that did not end well: what was called (without its query), why it
+   * failed, what the caller got ({@code stale}: a stored copy; {@code status}: the upstream's own
+   * failure status; {@code error}: an {@link UpstreamException}), and what to do about it. The
+   * underlying exception's stack trace goes to DEBUG.
+   */
+  private void incident(
+      Call call, long start, String answered, FailureCause cause, String detail, Throwable error) {
+    if (!LOG.isWarnEnabled()) {
+      return;
+    }
+    LOG.warn(
+        "gatewarden upstream incident: {} {} upstream={} cause={} answered={} attempts={}"
+            + " elapsed_ms={} detail=\"{}\" remedy=\"{}\"",
+        call.request.method(),
+        LogText.address(call.request.uri()),
+        policy.name,
+        cause.tag(),
+        answered,
+        call.attempts,
+        TimeUnit.NANOSECONDS.toMillis(nanoTime.getAsLong() - start),
+        LogText.clean(detail),
+        cause.remedy());
+    if (error != null && LOG.isDebugEnabled()) {
+      LOG.debug("gatewarden upstream incident upstream=" + policy.name + " stack trace", error);
+    }
+  }
 
   private void record(long start, String outcome, FailureCause cause) {
     Timer.builder("gatewarden.client.requests")

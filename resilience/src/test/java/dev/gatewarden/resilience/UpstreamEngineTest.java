@@ -70,6 +70,44 @@ class UpstreamEngineTest {
   }
 
   @Test
+  void eachFailedCallIsOneIncidentLineWithCauseAnswerAndRemedy() throws Exception {
+    ch.qos.logback.classic.Logger log =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("dev.gatewarden.client");
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines =
+        new ch.qos.logback.core.read.ListAppender<>();
+    lines.start();
+    log.addAppender(lines);
+    try {
+      Upstream up = upstream(UpstreamPolicy.builder("inv").maxAttempts(2));
+      URI withSecret = URI.create("http://inventory.test/item/1?token=s3cret");
+      script.add(status(200));
+      up.execute(ClientRequest.get(withSecret), transport); // fine: no line
+      assertThat(lines.list).isEmpty();
+
+      script.clear();
+      script.add(new ConnectException("Connection refused\r\nforged line"));
+      up.execute(ClientRequest.get(withSecret), transport); // answered from the stale copy
+      assertThatThrownBy(() -> up.execute(ClientRequest.of("PUT", ITEM, Map.of(), null), transport))
+          .isInstanceOf(UpstreamException.class);
+
+      assertThat(lines.list).hasSize(2);
+      assertThat(lines.list)
+          .allSatisfy(e -> assertThat(e.getLevel()).isEqualTo(ch.qos.logback.classic.Level.WARN));
+      String stale = lines.list.get(0).getFormattedMessage();
+      String error = lines.list.get(1).getFormattedMessage();
+      assertThat(stale)
+          .startsWith("gatewarden upstream incident: GET http://inventory.test/item/1 upstream=inv")
+          .contains("cause=connect", "answered=stale", "attempts=2", "remedy=\"")
+          .doesNotContain("s3cret", "\r", "\n");
+      assertThat(error)
+          .startsWith("gatewarden upstream incident: PUT http://inventory.test/item/1 upstream=inv")
+          .contains("cause=connect", "answered=error", "Connection refused??forged line");
+    } finally {
+      log.detachAppender(lines);
+    }
+  }
+
+  @Test
   void postIsSentExactlyOnceByDefault() throws Exception {
     script.add(status(503));
     ClientRequest post =
