@@ -71,9 +71,31 @@ class FailureFallbackTest {
         (req, resp) -> {
           throw new RuntimeException(new SQLException("connection refused by db-7"));
         });
+    ch.qos.logback.classic.Logger log =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("dev.gatewarden.filter");
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines =
+        new ch.qos.logback.core.read.ListAppender<>();
+    lines.start();
+    log.addAppender(lines);
     try (Container.Running server = start(container)) {
-      HttpResponse<String> r = Http.get(server.uri("/page"), "Accept", "application/json");
+      HttpResponse<String> r = Http.get(server.uri("/page?q=1"), "Accept", "application/json");
       assertThat(r.statusCode()).isEqualTo(503);
+      // the incident is logged before the answer goes out; the appender's lock orders the read
+      synchronized (lines) {
+        assertThat(lines.list)
+            .filteredOn(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+            .singleElement()
+            .satisfies(
+                e -> {
+                  assertThat(e.getFormattedMessage())
+                      .startsWith("gatewarden incident: GET /page route=default cause=database")
+                      .contains(
+                          "answered=error_page",
+                          "status=503",
+                          "request_id=" + r.headers().firstValue("X-Request-Id").orElseThrow(),
+                          "remedy=\"Check the database");
+                });
+      }
       assertThat(r.headers().firstValue("Retry-After")).contains("30");
       assertThat(r.headers().firstValue("Content-Type")).contains("application/problem+json");
       assertThat(r.body()).contains("\"status\": 503").doesNotContain("db-7");
@@ -84,6 +106,8 @@ class FailureFallbackTest {
                   .timers())
           .singleElement()
           .satisfies(t -> assertThat(t.count()).isEqualTo(1));
+    } finally {
+      log.detachAppender(lines);
     }
   }
 
