@@ -34,4 +34,14 @@ public interface CacheRequest {
    * sent).
    */
   boolean hasSession();
+
+  /**
+   * Whether the server knows who the user is by means other than the {@code Authorization} and
+   * {@code Cookie} headers: a user authenticated by the container or a front proxy (a remote user
+   * or principal, e.g. passed over AJP), or a TLS client certificate. Such responses are personal
+   * and are never stored or served. The default, for adapters that cannot tell, is {@code false}.
+   */
+  default boolean hasAuthenticatedUser() {
+    return false;
+  }
 }

@@ -60,6 +60,9 @@ final class Cacheability {
     if (request.hasSession()) {
       return StoreDecision.SESSION;
     }
+    if (request.hasAuthenticatedUser()) {
+      return StoreDecision.AUTHENTICATED;
+    }
     if (!isSafeUri(request.path(), request.query())) {
       return StoreDecision.UNSAFE_URI;
     }

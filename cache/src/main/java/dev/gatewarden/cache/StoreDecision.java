@@ -19,6 +19,8 @@ public enum StoreDecision {
   COOKIE,
   /** The request belongs to a server-side session. */
   SESSION,
+  /** The user is known by other means: a container or proxy login, a TLS client certificate. */
+  AUTHENTICATED,
   /** The URI has path parameters ({@code ;}), encoded separators or dot segments. */
   UNSAFE_URI,
   /** The response sets a cookie. */

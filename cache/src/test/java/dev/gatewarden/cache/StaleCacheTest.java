@@ -242,6 +242,13 @@ class StaleCacheTest {
   }
 
   @Test
+  void refusesRequestOfAnAuthenticatedUser() {
+    assertThat(store(TestRequest.get("/p").withAuthenticatedUser(), "x"))
+        .isEqualTo(StoreDecision.AUTHENTICATED);
+    assertThat(cache.estimatedSize()).isZero();
+  }
+
+  @Test
   void cookiesMayBeIgnoredByExplicitOptInButAuthorizationNever() {
     CachePolicy optIn = CachePolicy.builder().ignoreRequestCookies(true).build();
     TestRequest r = TestRequest.get("/p").header("Cookie", "_ga=1");
@@ -259,6 +266,7 @@ class StaleCacheTest {
         .isEmpty();
     assertThat(cache.lookup(TestRequest.get("/p").withSession(), policy)).isEmpty();
     assertThat(cache.lookup(TestRequest.get("/p").header("Cookie", "sid=1"), policy)).isEmpty();
+    assertThat(cache.lookup(TestRequest.get("/p").withAuthenticatedUser(), policy)).isEmpty();
     assertThat(cache.lookup(TestRequest.get("/p"), policy)).isPresent();
   }
 

@@ -10,6 +10,7 @@ final class TestRequest implements CacheRequest {
   private final String query;
   private final Map<String, String> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
   private boolean session;
+  private boolean authenticated;
   private String host = "shop.example";
 
   TestRequest(String method, String path, String query) {
@@ -29,6 +30,11 @@ final class TestRequest implements CacheRequest {
 
   TestRequest withSession() {
     session = true;
+    return this;
+  }
+
+  TestRequest withAuthenticatedUser() {
+    authenticated = true;
     return this;
   }
 
@@ -68,6 +74,11 @@ final class TestRequest implements CacheRequest {
   @Override
   public String header(String name) {
     return headers.get(name);
+  }
+
+  @Override
+  public boolean hasAuthenticatedUser() {
+    return authenticated;
   }
 
   @Override

@@ -104,13 +104,28 @@ final class CapturingResponse extends HttpServletResponseWrapper {
 
   @Override
   public void setCharacterEncoding(String charset) {
+    if (discarding) {
+      return; // decided already: a late change must not reach the answer
+    }
     if (writer == null) {
       super.setCharacterEncoding(charset);
     }
   }
 
+  /**
+   * Servlet 6.1's charset setter (declared without {@code @Override}, as the baseline API is 6.0):
+   * like the {@code String} form, ignored once the writer exists, so the declared charset always
+   * matches the bytes.
+   */
+  public void setCharacterEncoding(java.nio.charset.Charset charset) {
+    setCharacterEncoding(charset == null ? (String) null : charset.name());
+  }
+
   @Override
   public void setContentType(String type) {
+    if (discarding) {
+      return; // decided already: a late change must not reach the answer
+    }
     super.setContentType(type);
     if (writer != null && type != null) {
       super.setCharacterEncoding(writerCharset.name());
@@ -119,6 +134,9 @@ final class CapturingResponse extends HttpServletResponseWrapper {
 
   @Override
   public void setLocale(Locale locale) {
+    if (discarding) {
+      return; // decided already: a late change must not reach the answer
+    }
     super.setLocale(locale);
     if (writer != null) {
       super.setCharacterEncoding(writerCharset.name());
@@ -174,6 +192,7 @@ final class CapturingResponse extends HttpServletResponseWrapper {
     writer = null;
     writerCharset = null;
     target.reset();
+    leaveStreaming();
     exchange.restoreOwnHeaders();
   }
 
@@ -192,6 +211,7 @@ final class CapturingResponse extends HttpServletResponseWrapper {
     if (isCommitted()) {
       throw new IllegalStateException("the response has already been committed");
     }
+    abandonUncommittedStream();
     count = 0;
     errorStatus = sc;
     errorMessage = msg;
@@ -207,6 +227,7 @@ final class CapturingResponse extends HttpServletResponseWrapper {
     if (isCommitted()) {
       throw new IllegalStateException("the response has already been committed");
     }
+    abandonUncommittedStream();
     count = 0;
     redirectLocation = location;
     redirectStatus = SC_FOUND;
@@ -221,6 +242,7 @@ final class CapturingResponse extends HttpServletResponseWrapper {
     if (isCommitted()) {
       throw new IllegalStateException("the response has already been committed");
     }
+    abandonUncommittedStream();
     if (clearBuffer) {
       count = 0;
     }
@@ -250,18 +272,27 @@ final class CapturingResponse extends HttpServletResponseWrapper {
 
   @Override
   public void setContentLength(int len) {
+    if (discarding) {
+      return; // decided already: a late change must not reach the answer
+    }
     declaredLength = len;
     super.setContentLength(len);
   }
 
   @Override
   public void setContentLengthLong(long len) {
+    if (discarding) {
+      return; // decided already: a late change must not reach the answer
+    }
     declaredLength = len;
     super.setContentLengthLong(len);
   }
 
   @Override
   public void setHeader(String name, String value) {
+    if (discarding) {
+      return; // decided already: a late change must not reach the answer
+    }
     if ("Content-Length".equalsIgnoreCase(name)) {
       declaredLength = parseLength(value);
     }
@@ -270,6 +301,9 @@ final class CapturingResponse extends HttpServletResponseWrapper {
 
   @Override
   public void addHeader(String name, String value) {
+    if (discarding) {
+      return; // decided already: a late change must not reach the answer
+    }
     if ("Content-Length".equalsIgnoreCase(name)) {
       declaredLength = parseLength(value);
     }
@@ -278,6 +312,9 @@ final class CapturingResponse extends HttpServletResponseWrapper {
 
   @Override
   public void setIntHeader(String name, int value) {
+    if (discarding) {
+      return; // decided already: a late change must not reach the answer
+    }
     if ("Content-Length".equalsIgnoreCase(name)) {
       declaredLength = value;
     }
@@ -286,10 +323,41 @@ final class CapturingResponse extends HttpServletResponseWrapper {
 
   @Override
   public void addIntHeader(String name, int value) {
+    if (discarding) {
+      return; // decided already: a late change must not reach the answer
+    }
     if ("Content-Length".equalsIgnoreCase(name)) {
       declaredLength = value;
     }
     super.addIntHeader(name, value);
+  }
+
+  @Override
+  public void setDateHeader(String name, long date) {
+    if (!discarding) {
+      super.setDateHeader(name, date);
+    }
+  }
+
+  @Override
+  public void addDateHeader(String name, long date) {
+    if (!discarding) {
+      super.addDateHeader(name, date);
+    }
+  }
+
+  @Override
+  public void addCookie(jakarta.servlet.http.Cookie cookie) {
+    if (!discarding) {
+      super.addCookie(cookie);
+    }
+  }
+
+  @Override
+  public void setStatus(int sc) {
+    if (!discarding) {
+      super.setStatus(sc);
+    }
   }
 
   private static long parseLength(String value) {
@@ -393,7 +461,7 @@ final class CapturingResponse extends HttpServletResponseWrapper {
    * straight to the client; used when protection is no longer possible.
    */
   void passThrough(String reason) throws IOException {
-    if (!streaming) {
+    if (!streaming && !discarding) {
       drainWriter();
       startStreaming(reason);
     }
@@ -440,12 +508,17 @@ final class CapturingResponse extends HttpServletResponseWrapper {
         return;
       }
     }
+    if (declaredLength >= 0 && streamedBytes + len > declaredLength) {
+      // Containers would cut the body at its Content-Length and end it as if it were whole.
+      throw new IOException(
+          "the body is longer than its Content-Length (" + declaredLength + " bytes)");
+    }
     targetStream.write(b, off, len);
     streamedBytes += len;
   }
 
   private void appFlush() throws IOException {
-    if (suppressFlush) {
+    if (suppressFlush || discarding) {
       return;
     }
     if (!streaming) {
@@ -458,6 +531,27 @@ final class CapturingResponse extends HttpServletResponseWrapper {
       }
     }
     targetStream.flush();
+  }
+
+  /**
+   * Streaming began but nothing reached the client yet (the container has not committed): the
+   * response may still be decided as a whole, so go back to capturing. The container's buffer is
+   * cleared; what was in it was the app's output so far, which a redirect or error replaces.
+   */
+  private void abandonUncommittedStream() {
+    if (streaming && !target.isCommitted()) {
+      target.resetBuffer();
+      leaveStreaming();
+    }
+  }
+
+  /** Back to capturing, with an empty buffer (after a reset, or an uncommitted stream given up). */
+  void leaveStreaming() {
+    streaming = false;
+    streamingReason = null;
+    targetStream = null;
+    streamedBytes = 0;
+    count = 0;
   }
 
   private void startStreaming(String reason) throws IOException {

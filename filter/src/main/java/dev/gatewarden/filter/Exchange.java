@@ -179,6 +179,12 @@ final class Exchange {
       return Finish.ALREADY_FINISHED;
     }
     capture.drainWriter();
+    if (capture.isStreaming() && failure != null && !response.isCommitted()) {
+      // The app failed after streaming began but before anything reached the client (the bytes
+      // are still in the container's buffer): the response can still be replaced as a whole.
+      response.resetBuffer();
+      capture.leaveStreaming();
+    }
     if (!capture.isStreaming()) {
       // Decided from what was captured so far; a late write (another thread) must not change it.
       capture.discardFurtherWrites();
@@ -220,6 +226,26 @@ final class Exchange {
       return Finish.SENT;
     }
     fallBack(cause, failedStatus, failure, head);
+    return Finish.SENT;
+  }
+
+  /**
+   * When deciding or sending failed unexpectedly (a bug, or the container refusing a replayed value
+   * such as a redirect location): the error page if nothing reached the client yet, so the
+   * container's own page (which may show the exception) never does; otherwise the caller must let
+   * the failure reach the container, which aborts the connection.
+   */
+  Finish lastResort(RuntimeException e) throws IOException {
+    if (response.isCommitted()) {
+      runtime.log().failedWhileStreaming(this, FailureCause.APPLICATION, e);
+      record(Outcome.ABORTED, FailureCause.APPLICATION);
+      return Finish.FAILED_WHILE_STREAMING;
+    }
+    response.reset();
+    restoreOwnHeaders();
+    runtime.log().incident(this, FailureCause.APPLICATION, Outcome.ERROR_PAGE, 500, 0, e);
+    record(Outcome.ERROR_PAGE, FailureCause.APPLICATION);
+    runtime.errorPages().write(request, response, 500, requestId, 0);
     return Finish.SENT;
   }
 

@@ -170,12 +170,31 @@ public final class GatewardenFilter implements Filter {
       exchange.finishLater(async != null ? async.real() : request.getAsyncContext());
       return;
     }
-    Exchange.Finish finish = exchange.finish(failure);
+    Exchange.Finish finish;
+    try {
+      finish = exchange.finish(failure);
+    } catch (RuntimeException bug) {
+      finish = exchange.lastResort(bug);
+      if (finish == Exchange.Finish.FAILED_WHILE_STREAMING) {
+        throw bug;
+      }
+    }
     if (failure != null && request.isAsyncStarted() && finish == Exchange.Finish.SENT) {
       request.getAsyncContext().complete();
     }
-    if (finish == Exchange.Finish.FAILED_WHILE_STREAMING
-        || failure instanceof VirtualMachineError) {
+    if (finish == Exchange.Finish.FAILED_WHILE_STREAMING) {
+      rethrow(failure);
+    }
+    if (failure instanceof VirtualMachineError) {
+      // Rethrown for the container to see, but only once the answer is out: a container that
+      // finds the response uncommitted would replace it with its own page and status.
+      if (finish == Exchange.Finish.SENT) {
+        try {
+          response.flushBuffer();
+        } catch (IOException clientGone) {
+          // the VM error is what matters here
+        }
+      }
       rethrow(failure);
     }
   }

@@ -6,6 +6,9 @@ import java.util.Enumeration;
 
 /** The stale cache's view of a servlet request; reads headers lazily, copies nothing. */
 final class ServletCacheRequest implements CacheRequest {
+  /** The servlet spec's request attribute for a TLS client's certificate chain. */
+  private static final String CLIENT_CERTIFICATES = "jakarta.servlet.request.X509Certificate";
+
   private final HttpServletRequest request;
   private final String host;
 
@@ -57,5 +60,12 @@ final class ServletCacheRequest implements CacheRequest {
   @Override
   public boolean hasSession() {
     return request.getSession(false) != null || request.getRequestedSessionId() != null;
+  }
+
+  @Override
+  public boolean hasAuthenticatedUser() {
+    return request.getUserPrincipal() != null
+        || request.getRemoteUser() != null
+        || request.getAttribute(CLIENT_CERTIFICATES) != null;
   }
 }

@@ -220,4 +220,82 @@ class FailureFallbackTest {
       assertThat(fresh.headers().firstValue("X-Request-Id").orElseThrow()).matches("[0-9a-f]{32}");
     }
   }
+
+  @ParameterizedTest
+  @EnumSource(Container.class)
+  void streamFailingBeforeAnythingReachedTheClientIsStillReplacedWhole(Container container)
+      throws Exception {
+    // An event stream starts streaming at its first write, but the bytes sit in the container's
+    // buffer until a flush: a failure then can still be answered with one clean page.
+    page.behaviour.set(
+        (req, resp) -> {
+          resp.setContentType("text/event-stream");
+          resp.getWriter().write("data: half an event");
+          throw new IllegalStateException("feed-db.internal exploded");
+        });
+    try (Container.Running server = start(container)) {
+      HttpResponse<String> r = Http.get(server.uri("/page"), "Accept", "text/html");
+      assertThat(r.statusCode()).isEqualTo(500);
+      assertThat(r.body())
+          .contains(r.headers().firstValue("X-Request-Id").orElseThrow())
+          .doesNotContain("half an event")
+          .doesNotContain("feed-db");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Container.class)
+  void sendErrorAfterAnUncommittedStreamGetsTheErrorPage(Container container) throws Exception {
+    page.behaviour.set(
+        (req, resp) -> {
+          resp.setContentType("text/event-stream");
+          resp.getOutputStream().write("data: first\n\n".getBytes(StandardCharsets.UTF_8));
+          resp.sendError(503); // e.g. an async timeout handler giving up
+        });
+    try (Container.Running server = start(container)) {
+      HttpResponse<String> r = Http.get(server.uri("/page"), "Accept", "text/html");
+      assertThat(r.statusCode()).isEqualTo(503);
+      assertThat(r.headers().firstValue("Retry-After")).isPresent();
+      assertThat(r.body()).doesNotContain("data: first");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Container.class)
+  void streamedBodyLongerThanItsContentLengthIsAbortedNotCut(Container container) throws Exception {
+    int declared = (3 << 19) + 100; // 1.5 MiB + 100: past the 1 MiB buffer, so it streams
+    page.behaviour.set(
+        (req, resp) -> {
+          resp.setContentType("application/octet-stream");
+          resp.setContentLength(declared);
+          byte[] chunk = new byte[8192];
+          for (int i = 0; i < 256; i++) { // 2 MiB: more than declared
+            resp.getOutputStream().write(chunk);
+          }
+        });
+    try (Container.Running server = start(container)) {
+      // never a 200 that looks complete (the container would cut the body at its length): the
+      // connection breaks before the declared length, and the client sees it
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> Http.getBytes(server.uri("/page")))
+          .isInstanceOf(java.io.IOException.class);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Container.class)
+  void vmErrorIsAnsweredWithTheFriendlyPageBeforeTheContainerSeesIt(Container container)
+      throws Exception {
+    page.behaviour.set(
+        (req, resp) -> {
+          throw new OutOfMemoryError("deep in the template engine");
+        });
+    try (Container.Running server = start(container)) {
+      HttpResponse<String> r = Http.get(server.uri("/page"), "Accept", "text/html");
+      assertThat(r.statusCode()).isEqualTo(500);
+      assertThat(r.body())
+          .contains(r.headers().firstValue("X-Request-Id").orElseThrow())
+          .doesNotContain("OutOfMemoryError")
+          .doesNotContain("template engine");
+    }
+  }
 }

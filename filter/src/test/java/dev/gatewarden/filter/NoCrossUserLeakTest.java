@@ -75,6 +75,79 @@ class NoCrossUserLeakTest {
 
   @ParameterizedTest
   @EnumSource(Container.class)
+  void usersKnownWithoutCredentialHeadersAreNeverStoredNorServedStale(Container container)
+      throws Exception {
+    // A front proxy or the container authenticated the user (a remote user, as AJP passes it, or
+    // a TLS client certificate): no Authorization, no Cookie, yet the page is personal.
+    GatewardenFilter gatewarden =
+        new GatewardenFilter(GatewardenConfig.builder().meterRegistry(registry).build());
+    jakarta.servlet.Filter authenticatedUpFront =
+        new jakarta.servlet.Filter() {
+          @Override
+          public void init(jakarta.servlet.FilterConfig config)
+              throws jakarta.servlet.ServletException {
+            gatewarden.init(config);
+          }
+
+          @Override
+          public void doFilter(
+              jakarta.servlet.ServletRequest req,
+              jakarta.servlet.ServletResponse res,
+              jakarta.servlet.FilterChain chain)
+              throws java.io.IOException, jakarta.servlet.ServletException {
+            HttpServletRequest http = (HttpServletRequest) req;
+            String user = http.getHeader("X-Test-User");
+            String cert = http.getHeader("X-Test-Cert");
+            if (cert != null) {
+              http.setAttribute(
+                  "jakarta.servlet.request.X509Certificate",
+                  new java.security.cert.X509Certificate[0]);
+            }
+            gatewarden.doFilter(
+                user == null
+                    ? http
+                    : new jakarta.servlet.http.HttpServletRequestWrapper(http) {
+                      @Override
+                      public String getRemoteUser() {
+                        return user;
+                      }
+                    },
+                res,
+                chain);
+          }
+
+          @Override
+          public void destroy() {
+            gatewarden.destroy();
+          }
+        };
+    try (Container.Running server =
+        container.start(
+            new Container.Deployment()
+                .filter(authenticatedUpFront)
+                .servlet(
+                    "/page/*",
+                    Servlets.of(
+                        (req, resp) -> {
+                          if (failing.get()) {
+                            throw new IllegalStateException("down");
+                          }
+                          String who = req.getRemoteUser();
+                          resp.getWriter().write("page for " + (who == null ? "a cert" : who));
+                        })))) {
+      for (String[] h : new String[][] {{"X-Test-Cert", "alice"}, {"X-Test-User", "alice"}}) {
+        failing.set(false);
+        assertThat(Http.get(server.uri("/page/" + h[0]), h[0], h[1]).body()).startsWith("page for");
+        failing.set(true);
+        HttpResponse<String> anonymous = Http.get(server.uri("/page/" + h[0]));
+        assertThat(anonymous.statusCode()).as(h[0]).isEqualTo(500);
+        assertThat(anonymous.body()).doesNotContain("page for");
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Container.class)
   void nonShareableResponsesAreNeverServedStale(Container container) throws Exception {
     String[][] cases = {
       {"Set-Cookie", "session=alice"},
