@@ -50,6 +50,30 @@ final class HeaderMap extends AbstractMap<String, List<String>> {
     return new HeaderMap(out);
   }
 
+  /**
+   * One header's values from any map of headers, by name in any case, without copying the map (the
+   * values of names that differ only in case are joined in order); {@code null} when absent.
+   */
+  static List<String> lookup(Map<String, List<String>> headers, String name) {
+    List<String> found = null;
+    boolean shared = true; // found is still one of the map's own lists
+    for (Map.Entry<String, List<String>> e : headers.entrySet()) {
+      if (e.getKey() == null || e.getValue() == null || !e.getKey().equalsIgnoreCase(name)) {
+        continue;
+      }
+      if (found == null) {
+        found = e.getValue();
+      } else {
+        if (shared) {
+          found = new ArrayList<>(found);
+          shared = false;
+        }
+        found.addAll(e.getValue());
+      }
+    }
+    return found;
+  }
+
   /** This map without the headers named in {@code lowerCaseNames}. */
   HeaderMap without(Set<String> lowerCaseNames) {
     LinkedHashMap<String, Map.Entry<String, List<String>>> out = new LinkedHashMap<>(byLowerName);

@@ -48,16 +48,21 @@ public final class StaleCache {
   /** The default bound on one stored body: 1 MiB. */
   public static final long DEFAULT_MAXIMUM_ENTRY_BYTES = 1L << 20;
 
+  /** The default for {@link Builder#refreshInterval}: one second. */
+  public static final java.time.Duration DEFAULT_REFRESH_INTERVAL = java.time.Duration.ofSeconds(1);
+
   /** At most this many {@code Vary} variants per URI; a new one pushes out the oldest. */
   static final int MAX_VARIANTS = 16;
 
   private final Cache<UriKey, Variants> cache;
   private final Ticker ticker;
   private final long maximumEntryBytes;
+  private final long refreshNanos;
 
   private StaleCache(Builder builder) {
     this.ticker = builder.ticker;
     this.maximumEntryBytes = builder.maximumEntryBytes;
+    this.refreshNanos = builder.refreshInterval.toNanos();
     this.cache =
         Caffeine.newBuilder()
             .ticker(builder.ticker)
@@ -122,15 +127,28 @@ public final class StaleCache {
     if (status != 200) {
       return StoreDecision.NOT_200;
     }
-    HeaderMap all = HeaderMap.copyOf(headers);
-    CacheControl cc = CacheControl.parse(all.get("Cache-Control"));
-    d = Cacheability.checkResponse(all::get, cc);
+    // The response rules read a few headers straight from the caller's map; the copy of every
+    // header (and of the body) is made only for a response that will be stored.
+    Function<String, List<String>> header = name -> HeaderMap.lookup(headers, name);
+    CacheControl cc = CacheControl.parse(header.apply("Cache-Control"));
+    d = Cacheability.checkResponse(header, cc);
     if (!d.stored()) {
       return d;
     }
     if (length > maximumEntryBytes) {
       return StoreDecision.TOO_LARGE;
     }
+    if (refreshNanos > 0) {
+      // Under steady traffic most good responses would replace a copy only just stored: keep that
+      // one, and spare copying the headers and the body on every request. (asMap().get records no
+      // cache statistics: this is not a lookup for serving.)
+      Variants existing = cache.asMap().get(key(request));
+      Variant recent = existing == null ? null : existing.newestMatching(request);
+      if (recent != null && ticker.read() - recent.response.storedAtNanos() < refreshNanos) {
+        return StoreDecision.RECENT_COPY_KEPT;
+      }
+    }
+    HeaderMap all = HeaderMap.copyOf(headers);
     List<String> varyNames = Cacheability.varyNames(all.get("Vary"));
     CachedResponse response =
         new CachedResponse(
@@ -353,6 +371,7 @@ public final class StaleCache {
     long maximumBytes = DEFAULT_MAXIMUM_BYTES;
     long maximumEntryBytes = DEFAULT_MAXIMUM_ENTRY_BYTES;
     Ticker ticker = Ticker.systemTicker();
+    java.time.Duration refreshInterval = DEFAULT_REFRESH_INTERVAL;
 
     private Builder() {}
 
@@ -380,6 +399,22 @@ public final class StaleCache {
             "maximumEntryBytes must be positive: " + maximumEntryBytes);
       }
       this.maximumEntryBytes = maximumEntryBytes;
+      return this;
+    }
+
+    /**
+     * A stored copy younger than this is kept rather than replaced by the next good response for
+     * the same variant (default 1 s; zero replaces on every response). A stale copy is then at most
+     * this much older than the newest good response, and a busy page is copied once per interval
+     * instead of on every request.
+     *
+     * @throws IllegalArgumentException if negative
+     */
+    public Builder refreshInterval(java.time.Duration interval) {
+      if (interval.isNegative()) {
+        throw new IllegalArgumentException("refreshInterval must not be negative: " + interval);
+      }
+      this.refreshInterval = interval;
       return this;
     }
 

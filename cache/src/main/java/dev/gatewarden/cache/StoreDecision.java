@@ -7,6 +7,11 @@ package dev.gatewarden.cache;
 public enum StoreDecision {
   /** The response was stored (replacing any older copy of the same variant). */
   STORED,
+  /**
+   * Storable, but a copy of the same variant was stored less than the store's refresh interval ago
+   * (default 1 s) and was kept.
+   */
+  RECENT_COPY_KEPT,
   /** Stale copies are disabled for this route. */
   DISABLED,
   /** Only GET responses are stored. */

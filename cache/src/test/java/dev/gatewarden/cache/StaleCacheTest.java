@@ -23,7 +23,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 class StaleCacheTest {
   private final FakeTicker ticker = new FakeTicker();
-  private final StaleCache cache = StaleCache.builder().ticker(ticker).build();
+  // replaces on every good response, so that the rules about replacing can be seen one by one;
+  // the default refresh interval has its own test
+  private final StaleCache cache =
+      StaleCache.builder().ticker(ticker).refreshInterval(Duration.ZERO).build();
   private final CachePolicy policy = CachePolicy.defaults();
 
   /** Header pairs in order; a name given twice (in any spelling) adds a value or a line. */
@@ -551,6 +554,25 @@ class StaleCacheTest {
     store(r.header("Accept-Language", "de"), "v3", "Vary", "Accept-Encoding,Accept-Language");
     cache.cleanUp();
     assertThat(cache.weightedSize()).as("a second variant was added").isGreaterThan(oneVariant);
+  }
+
+  @Test
+  void aCopyYoungerThanTheRefreshIntervalIsKept() throws Exception {
+    StaleCache busy = StaleCache.builder().ticker(ticker).build(); // the default: 1 s
+    TestRequest r = TestRequest.get("/p");
+    assertThat(store(busy, r, "v1", policy)).isEqualTo(StoreDecision.STORED);
+    ticker.advance(Duration.ofMillis(999));
+    assertThat(store(busy, r, "v2", policy)).isEqualTo(StoreDecision.RECENT_COPY_KEPT);
+    assertThat(
+            store(busy, TestRequest.get("/p").header("Authorization", "Bearer x"), "mine", policy))
+        .as("a refusal is still reported as such")
+        .isEqualTo(StoreDecision.AUTHORIZATION);
+    assertThat(body(busy.lookup(r, policy).orElseThrow())).isEqualTo("v1");
+    ticker.advance(Duration.ofMillis(1));
+    assertThat(store(busy, r, "v3", policy)).isEqualTo(StoreDecision.STORED);
+    assertThat(body(busy.lookup(r, policy).orElseThrow())).isEqualTo("v3");
+    assertThatThrownBy(() -> StaleCache.builder().refreshInterval(Duration.ofSeconds(-1)))
+        .hasMessageContaining("refreshInterval");
   }
 
   @Test
