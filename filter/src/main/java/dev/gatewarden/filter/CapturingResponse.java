@@ -177,6 +177,9 @@ final class CapturingResponse extends HttpServletResponseWrapper {
 
   @Override
   public void reset() {
+    if (discarding) {
+      return; // decided already: the answer being sent is not the app's to reset
+    }
     if (isCommitted()) {
       throw new IllegalStateException("the response has already been committed");
     }
