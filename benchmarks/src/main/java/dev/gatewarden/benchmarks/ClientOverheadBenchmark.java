@@ -58,6 +58,9 @@ public class ClientOverheadBenchmark {
   private RestClient springRaw;
   private RestClient springNoopInterceptor;
   private RestClient springDecorated;
+  private Upstream engineOnly;
+  private dev.gatewarden.resilience.ClientRequest cannedRequest;
+  private dev.gatewarden.resilience.ClientResponse cannedResponse;
 
   @Setup(Level.Trial)
   public void start() throws Exception {
@@ -78,6 +81,16 @@ public class ClientOverheadBenchmark {
             .addExecInterceptorFirst("gatewarden", new ApacheExecHandler(upstream("apache")))
             .disableAutomaticRetries()
             .build();
+
+    engineOnly = upstream("engine");
+    cannedRequest = dev.gatewarden.resilience.ClientRequest.get(uri);
+    cannedResponse =
+        dev.gatewarden.resilience.ClientResponse.of(
+            200,
+            java.util.Map.of(
+                "Content-Type", java.util.List.of("text/plain"),
+                "Cache-Control", java.util.List.of("max-age=0, stale-if-error=600")),
+            new byte[1024]);
 
     springRaw = RestClient.builder().requestFactory(new JdkClientHttpRequestFactory()).build();
     // Spring's interceptor chain itself (it buffers the request, wraps the response): the baseline
@@ -108,6 +121,15 @@ public class ClientOverheadBenchmark {
     apacheRaw.close();
     apacheDecorated.close();
     upstream.close();
+  }
+
+  /**
+   * The engine alone, every policy on, around a transport that answers at once with a canned 1 KB
+   * response: its own bookkeeping per call, without any client or socket.
+   */
+  @Benchmark
+  public int engineOnly() throws Exception {
+    return engineOnly.execute(cannedRequest, (r, timeout) -> cannedResponse).bodyLength();
   }
 
   @Benchmark
