@@ -138,15 +138,8 @@ public final class StaleCache {
     if (length > maximumEntryBytes) {
       return StoreDecision.TOO_LARGE;
     }
-    if (refreshNanos > 0) {
-      // Under steady traffic most good responses would replace a copy only just stored: keep that
-      // one, and spare copying the headers and the body on every request. (asMap().get records no
-      // cache statistics: this is not a lookup for serving.)
-      Variants existing = cache.asMap().get(key(request));
-      Variant recent = existing == null ? null : existing.newestMatching(request);
-      if (recent != null && ticker.read() - recent.response.storedAtNanos() < refreshNanos) {
-        return StoreDecision.RECENT_COPY_KEPT;
-      }
+    if (hasRecentCopy(request)) {
+      return StoreDecision.RECENT_COPY_KEPT;
     }
     HeaderMap all = HeaderMap.copyOf(headers);
     List<String> varyNames = Cacheability.varyNames(all.get("Vary"));
@@ -165,6 +158,21 @@ public final class StaleCache {
             Cacheability.windowNanos(cc, policy));
     cache.asMap().compute(key(request), (k, old) -> Variants.with(old, variant, ticker.read()));
     return StoreDecision.STORED;
+  }
+
+  /**
+   * Whether a copy for this request's variant was stored less than the refresh interval ago, so
+   * that {@link #store} would keep it: callers may then skip collecting the response's headers and
+   * body. Under steady traffic most good responses would replace a copy only just stored.
+   */
+  public boolean hasRecentCopy(CacheRequest request) {
+    if (refreshNanos <= 0) {
+      return false;
+    }
+    // asMap().get records no cache statistics: this is not a lookup for serving.
+    Variants existing = cache.asMap().get(key(request));
+    Variant recent = existing == null ? null : existing.newestMatching(request);
+    return recent != null && ticker.read() - recent.response.storedAtNanos() < refreshNanos;
   }
 
   /**

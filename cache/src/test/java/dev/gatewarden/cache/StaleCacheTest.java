@@ -560,8 +560,11 @@ class StaleCacheTest {
   void aCopyYoungerThanTheRefreshIntervalIsKept() throws Exception {
     StaleCache busy = StaleCache.builder().ticker(ticker).build(); // the default: 1 s
     TestRequest r = TestRequest.get("/p");
+    assertThat(busy.hasRecentCopy(r)).isFalse();
     assertThat(store(busy, r, "v1", policy)).isEqualTo(StoreDecision.STORED);
     ticker.advance(Duration.ofMillis(999));
+    assertThat(busy.hasRecentCopy(r)).isTrue();
+    assertThat(busy.hasRecentCopy(TestRequest.get("/other"))).isFalse();
     assertThat(store(busy, r, "v2", policy)).isEqualTo(StoreDecision.RECENT_COPY_KEPT);
     assertThat(
             store(busy, TestRequest.get("/p").header("Authorization", "Bearer x"), "mine", policy))
@@ -569,6 +572,7 @@ class StaleCacheTest {
         .isEqualTo(StoreDecision.AUTHORIZATION);
     assertThat(body(busy.lookup(r, policy).orElseThrow())).isEqualTo("v1");
     ticker.advance(Duration.ofMillis(1));
+    assertThat(busy.hasRecentCopy(r)).isFalse();
     assertThat(store(busy, r, "v3", policy)).isEqualTo(StoreDecision.STORED);
     assertThat(body(busy.lookup(r, policy).orElseThrow())).isEqualTo("v3");
     assertThatThrownBy(() -> StaleCache.builder().refreshInterval(Duration.ofSeconds(-1)))

@@ -265,6 +265,9 @@ final class Exchange {
       if (decision.stored()) {
         decision = runtime.cache().checkRequest(cr, policy);
       }
+      if (decision.stored() && runtime.cache().hasRecentCopy(cr)) {
+        decision = StoreDecision.RECENT_COPY_KEPT; // spares collecting every header on busy pages
+      }
       if (decision.stored()) {
         decision =
             runtime
