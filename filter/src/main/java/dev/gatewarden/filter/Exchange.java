@@ -243,9 +243,7 @@ final class Exchange {
     }
     response.reset();
     restoreOwnHeaders();
-    runtime.log().incident(this, FailureCause.APPLICATION, Outcome.ERROR_PAGE, 500, 0, e);
-    record(Outcome.ERROR_PAGE, FailureCause.APPLICATION);
-    runtime.errorPages().write(request, response, 500, requestId, 0);
+    sendErrorPage(FailureCause.APPLICATION, 0, e);
     return Finish.SENT;
   }
 
@@ -334,6 +332,12 @@ final class Exchange {
       }
       return;
     }
+    sendErrorPage(cause, failedStatus, failure);
+  }
+
+  /** The error page for a cause, logged and recorded first, on a response already reset. */
+  private void sendErrorPage(FailureCause cause, int failedStatus, Throwable failure)
+      throws IOException {
     int status = errorStatus(cause, failedStatus);
     long retryAfter = status == 503 ? runtime.config().retryAfter().toSeconds() : 0;
     runtime.log().incident(this, cause, Outcome.ERROR_PAGE, status, failedStatus, failure);

@@ -136,11 +136,7 @@ public final class ApacheExecHandler implements ExecChainHandler {
                   : EntityUtils.toByteArray(response.getEntity());
         } catch (IOException e) {
           scope.execRuntime.discardEndpoint();
-          if (watchdog.disarm() || e instanceof java.net.SocketTimeoutException) {
-            throw TransportException.timedOut("body not received", timeout, e);
-          }
-          throw new TransportException(
-              FailureCause.INVALID_RESPONSE, "body cut short after the headers", e);
+          throw TransportException.bodyFailed(e, watchdog.disarm(), timeout);
         }
         return ClientResponse.of(response.getCode(), headerMap(response.getHeaders()), bytes);
       }

@@ -102,11 +102,8 @@ public final class OkHttpInterceptor implements Interceptor {
           rb.source().timeout().deadline(left, TimeUnit.NANOSECONDS);
           bytes = rb.bytes();
         }
-      } catch (java.net.SocketTimeoutException e) {
-        throw e;
       } catch (IOException e) {
-        throw new TransportException(
-            FailureCause.INVALID_RESPONSE, "body cut short after the headers", e);
+        throw TransportException.bodyFailed(e, false, timeout); // okio's deadline: a read timeout
       }
       return ClientResponse.of(response.code(), response.headers().toMultimap(), bytes);
     } catch (java.net.ProtocolException e) {

@@ -74,11 +74,7 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
         }
         bytes = in.readAllBytes();
       } catch (IOException e) {
-        if (watchdog.disarm() || e instanceof java.net.SocketTimeoutException) {
-          throw TransportException.timedOut("body not received", timeout, e);
-        }
-        throw new TransportException(
-            FailureCause.INVALID_RESPONSE, "body cut short after the headers", e);
+        throw TransportException.bodyFailed(e, watchdog.disarm(), timeout);
       }
       watchdog.disarm(); // a complete body stands, even if the time ran out just after it
       return ClientResponse.of(status, headers, bytes);

@@ -18,6 +18,20 @@ public class TransportException extends IOException {
     return new TransportException(FailureCause.TIMEOUT, what + " within " + timeout, cause);
   }
 
+  /**
+   * A failure while reading a body whose headers had arrived: a {@code TIMEOUT} when the attempt's
+   * time ran out or a read timed out, else an {@code INVALID_RESPONSE} (cut short: premature close,
+   * reset, broken chunking).
+   */
+  static TransportException bodyFailed(
+      IOException e, boolean outOfTime, java.time.Duration timeout) {
+    if (outOfTime || e instanceof java.net.SocketTimeoutException) {
+      return timedOut("body not received", timeout, e);
+    }
+    return new TransportException(
+        FailureCause.INVALID_RESPONSE, "body cut short after the headers", e);
+  }
+
   /** Why the attempt failed. */
   public FailureCause failureCause() {
     return failureCause;
