@@ -307,11 +307,30 @@ public final class Upstream {
       return ((TransportException) e).failureCause();
     }
     FailureCause c = FailureCause.classify(e);
-    if (c == FailureCause.APPLICATION) {
-      // An I/O failure the adapter did not classify: the connection broke before a usable response.
-      return e instanceof InterruptedIOException ? FailureCause.TIMEOUT : FailureCause.CONNECT;
+    if (c != FailureCause.APPLICATION) {
+      return c;
     }
-    return c;
+    // An I/O failure the adapter did not classify.
+    if (e instanceof java.net.ProtocolException || raisedByJdkBodyParser(e)) {
+      return FailureCause.INVALID_RESPONSE; // the peer's reply was not valid HTTP
+    }
+    // Otherwise the connection broke before a usable response.
+    return e instanceof InterruptedIOException ? FailureCause.TIMEOUT : FailureCause.CONNECT;
+  }
+
+  /**
+   * Whether {@code e} was raised by the JDK {@code HttpClient}'s body parser (broken chunking, for
+   * one). The JDK may report such a failure from {@code send} itself, before the caller (Spring's
+   * {@code JdkClientHttpRequestFactory}) sees the headers, when headers and the bad body arrive
+   * together; the frame tells it apart from a connection that broke before any reply.
+   */
+  private static boolean raisedByJdkBodyParser(IOException e) {
+    for (StackTraceElement frame : e.getStackTrace()) {
+      if (frame.getClassName().startsWith("jdk.internal.net.http.ResponseContent")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static String describe(Throwable t) {

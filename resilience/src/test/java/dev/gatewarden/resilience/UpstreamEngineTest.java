@@ -70,6 +70,30 @@ class UpstreamEngineTest {
   }
 
   @Test
+  void unclassifiedIoFailuresAreNamedByWhereTheyCameFrom() {
+    // A reply that is not valid HTTP, from any client.
+    assertThat(Upstream.classify(new java.net.ProtocolException("Invalid status line")))
+        .isEqualTo(FailureCause.INVALID_RESPONSE);
+    // The JDK client's body parser may fail the send itself when the headers and a broken chunk
+    // arrive together (seen through Spring's JdkClientHttpRequestFactory): still the reply's fault.
+    IOException chunk = new IOException("Illegal character in chunk size: 90");
+    chunk.setStackTrace(
+        new StackTraceElement[] {
+          new StackTraceElement(
+              "jdk.internal.net.http.ResponseContent$ChunkedBodyParser",
+              "tryReadChunkLen",
+              "ResponseContent.java",
+              282)
+        });
+    assertThat(Upstream.classify(chunk)).isEqualTo(FailureCause.INVALID_RESPONSE);
+    // Anything else unnamed broke the connection before a usable reply.
+    assertThat(Upstream.classify(new IOException("Illegal character in chunk size: 90")))
+        .isEqualTo(FailureCause.CONNECT);
+    assertThat(Upstream.classify(new java.io.InterruptedIOException()))
+        .isEqualTo(FailureCause.TIMEOUT);
+  }
+
+  @Test
   void eachFailedCallIsOneIncidentLineWithCauseAnswerAndRemedy() throws Exception {
     ch.qos.logback.classic.Logger log =
         (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("dev.gatewarden.client");
