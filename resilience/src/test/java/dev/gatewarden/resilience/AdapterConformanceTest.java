@@ -40,6 +40,7 @@ class AdapterConformanceTest {
   private ExecutorService pool;
   private final Deque<String> script = new ArrayDeque<>(); // raw replies, or RESET / SLOW / CLOSE
   private final AtomicInteger requests = new AtomicInteger();
+  private final AtomicInteger connections = new AtomicInteger();
   private final CountDownLatch release = new CountDownLatch(1);
 
   @BeforeEach
@@ -51,6 +52,7 @@ class AdapterConformanceTest {
           while (!listener.isClosed()) {
             try {
               Socket s = listener.accept();
+              connections.incrementAndGet();
               pool.execute(() -> serve(s));
             } catch (IOException closed) {
               return;
@@ -358,6 +360,18 @@ class AdapterConformanceTest {
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.body()).isEqualTo("hello");
     assertThat(r.header().apply("ETag")).isEqualTo("\"1\"");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void reusesAHealthyConnection(Adapter adapter) throws Exception {
+    script.add(reply(200, "hello"));
+    TestClient c = client(adapter, UpstreamPolicy.builder("up"));
+    for (int i = 0; i < 5; i++) {
+      assertThat(c.get(uri()).body()).isEqualTo("hello");
+    }
+    assertThat(requests).hasValue(5);
+    assertThat(connections).hasValue(1);
   }
 
   @ParameterizedTest
