@@ -5,12 +5,13 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The decorated/raw cost ratio for each client, robust to the drift of a shared machine: the raw
- * and the decorated client run in alternating blocks of calls (order swapped every round) against
- * the same loopback upstream, and each round gives one paired ratio; the median and quartiles of
- * those ratios are printed. JMH ({@link ClientOverheadBenchmark}) gives allocations per call; its
- * benchmarks run one after another, so a drift between them shows up as a cost. Same clients, same
- * 1 KB GET.
+ * The decorated/raw cost ratio for each client, robust to the drift of a shared machine: within a
+ * round the raw and the decorated client take turns call by call (which one goes first alternates),
+ * against the same loopback upstream, so both sides see the same machine at the same moments; each
+ * round gives one paired ratio (decorated time / raw time, summed over its calls), and the median
+ * and quartiles of those ratios are printed, with the pooled ratio over all rounds. JMH ({@link
+ * ClientOverheadBenchmark}) gives allocations per call; its benchmarks run one after another, so a
+ * drift between them shows up as a cost. Same clients, same 1 KB GET.
  *
  * <p>System properties: {@code overhead.rounds} (default 30), {@code overhead.calls} per block
  * (default 400), {@code overhead.warmup} rounds (default 15), {@code overhead.only} (run the pairs
@@ -49,66 +50,72 @@ public final class ClientOverheadInterleaved {
           warmup);
       System.out.printf(
           Locale.ROOT,
-          "%-32s %10s %10s %8s %8s %8s%n",
+          "%-32s %10s %10s %8s %8s %8s %8s%n",
           "client",
           "raw µs",
           "dec. µs",
           "q1",
           "median",
-          "q3");
+          "q3",
+          "pooled");
       String only = System.getProperty("overhead.only", "");
       for (Pair p : pairs) {
         if (!p.name.toLowerCase(Locale.ROOT).contains(only.toLowerCase(Locale.ROOT))) {
           continue;
         }
         for (int i = 0; i < warmup; i++) {
-          block(p.raw, calls);
-          block(p.decorated, calls);
+          round(p, calls);
         }
         double[] ratios = new double[rounds];
         double[] raw = new double[rounds];
         double[] dec = new double[rounds];
+        long totalRaw = 0;
+        long totalDec = 0;
         for (int r = 0; r < rounds; r++) {
-          long tRaw;
-          long tDec;
-          if (r % 2 == 0) {
-            tRaw = block(p.raw, calls);
-            tDec = block(p.decorated, calls);
-          } else {
-            tDec = block(p.decorated, calls);
-            tRaw = block(p.raw, calls);
-          }
-          raw[r] = tRaw / 1000.0 / calls;
-          dec[r] = tDec / 1000.0 / calls;
-          ratios[r] = (double) tDec / tRaw;
+          long[] t = round(p, calls);
+          raw[r] = t[0] / 1000.0 / calls;
+          dec[r] = t[1] / 1000.0 / calls;
+          ratios[r] = (double) t[1] / t[0];
+          totalRaw += t[0];
+          totalDec += t[1];
         }
         Arrays.sort(ratios);
         System.out.printf(
             Locale.ROOT,
-            "%-32s %10.0f %10.0f %8.3f %8.3f %8.3f%n",
+            "%-32s %10.0f %10.0f %8.3f %8.3f %8.3f %8.3f%n",
             p.name,
             median(raw),
             median(dec),
             quantile(ratios, 0.25),
             quantile(ratios, 0.5),
-            quantile(ratios, 0.75));
+            quantile(ratios, 0.75),
+            (double) totalDec / totalRaw);
       }
     } finally {
       b.stop();
     }
   }
 
-  private static long block(Call c, int calls) throws Exception {
-    long sink = 0;
-    long t0 = System.nanoTime();
+  /**
+   * One round: {@code calls} raw and decorated calls taking turns; the nanoseconds of each side.
+   */
+  private static long[] round(Pair p, int calls) throws Exception {
+    long[] nanos = new long[2];
     for (int i = 0; i < calls; i++) {
-      sink += c.call();
+      boolean rawFirst = i % 2 == 0;
+      timed(rawFirst ? p.raw : p.decorated, nanos, rawFirst ? 0 : 1);
+      timed(rawFirst ? p.decorated : p.raw, nanos, rawFirst ? 1 : 0);
     }
-    long t = System.nanoTime() - t0;
-    if (sink != 1024L * calls) {
-      throw new IllegalStateException("unexpected body length: " + sink + " over " + calls);
+    return nanos;
+  }
+
+  private static void timed(Call c, long[] nanos, int side) throws Exception {
+    long t0 = System.nanoTime();
+    int length = c.call();
+    nanos[side] += System.nanoTime() - t0;
+    if (length != 1024) {
+      throw new IllegalStateException("unexpected body length: " + length);
     }
-    return t;
   }
 
   private static double median(double[] values) {

@@ -127,6 +127,9 @@ public final class StaleCache {
     if (status != 200) {
       return StoreDecision.NOT_200;
     }
+    if (hasRecentCopy(request)) {
+      return StoreDecision.RECENT_COPY_KEPT; // first: it is the common case, and the cheapest
+    }
     // The response rules read a few headers straight from the caller's map; the copy of every
     // header (and of the body) is made only for a response that will be stored.
     Function<String, List<String>> header = name -> HeaderMap.lookup(headers, name);
@@ -137,9 +140,6 @@ public final class StaleCache {
     }
     if (length > maximumEntryBytes) {
       return StoreDecision.TOO_LARGE;
-    }
-    if (hasRecentCopy(request)) {
-      return StoreDecision.RECENT_COPY_KEPT;
     }
     HeaderMap all = HeaderMap.copyOf(headers);
     List<String> varyNames = Cacheability.varyNames(all.get("Vary"));
@@ -169,8 +169,11 @@ public final class StaleCache {
     if (refreshNanos <= 0) {
       return false;
     }
-    // asMap().get records no cache statistics: this is not a lookup for serving.
-    Variants existing = cache.asMap().get(key(request));
+    // A quiet read: not a lookup for serving, so it records no statistics and does not count as
+    // an access for eviction (nor queue one, which would wake Caffeine's maintenance thread every
+    // few calls on a busy page). A busy page is re-stored every refresh interval, which keeps it
+    // frequent in Caffeine's eyes.
+    Variants existing = cache.policy().getIfPresentQuietly(key(request));
     Variant recent = existing == null ? null : existing.newestMatching(request);
     return recent != null && ticker.read() - recent.response.storedAtNanos() < refreshNanos;
   }

@@ -8,8 +8,8 @@ public enum StoreDecision {
   /** The response was stored (replacing any older copy of the same variant). */
   STORED,
   /**
-   * Storable, but a copy of the same variant was stored less than the store's refresh interval ago
-   * (default 1 s) and was kept.
+   * A copy of the same variant was stored less than the store's refresh interval ago (default 1 s)
+   * and was kept; only the request's rules were checked, the response was not examined.
    */
   RECENT_COPY_KEPT,
   /** Stale copies are disabled for this route. */

@@ -24,13 +24,16 @@ import java.util.concurrent.locks.LockSupport;
  * kept.
  *
  * <p>One daemon thread checks the armed watchdogs every 10 ms (so a timeout fires up to 10 ms late)
- * and parks while none is armed. Interrupts and non-blocking aborts run on it; aborts that may
- * block (closing a connection whose pool is busy) run on their own daemon threads, so that one slow
- * abort cannot delay other attempts' timeouts. Thread-safe.
+ * and parks once none has been armed for a second. Interrupts and non-blocking aborts run on it;
+ * aborts that may block (closing a connection whose pool is busy) run on their own daemon threads,
+ * so that one slow abort cannot delay other attempts' timeouts. Thread-safe.
  */
 final class AttemptWatchdog {
   /** How often armed watchdogs are checked: a timeout fires up to this much late. */
   private static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
+  /** Idle ticks before the scanner parks until the next arming: one second without attempts. */
+  private static final int IDLE_TICKS_BEFORE_PARKING = 100;
 
   private static final Set<AttemptWatchdog> ARMED = ConcurrentHashMap.newKeySet();
   private static final ExecutorService BLOCKING_ABORTS =
@@ -112,15 +115,18 @@ final class AttemptWatchdog {
   }
 
   /**
-   * Checks the armed watchdogs every tick, and parks while there are none. Arming and disarming
-   * only add to and remove from a concurrent set: no thread is woken per attempt (a scheduler
-   * signals its timer thread on every new earliest alarm, which cost a loopback call a fifth more).
+   * Checks the armed watchdogs every tick, and parks after a second without any. Arming and
+   * disarming only add to and remove from a concurrent set: no thread is woken per attempt (a
+   * scheduler signals its timer thread on every new earliest alarm, which cost a loopback call a
+   * fifth more), and while calls keep coming the scanner keeps ticking, so arming never has to wake
+   * it either.
    */
   private static Thread startScanner() {
     Thread t =
         daemon("gatewarden-attempt-watchdog")
             .newThread(
                 () -> {
+                  int idleTicks = 0;
                   while (true) {
                     long now = System.nanoTime();
                     for (AttemptWatchdog w : ARMED) {
@@ -132,12 +138,14 @@ final class AttemptWatchdog {
                         }
                       }
                     }
-                    if (ARMED.isEmpty()) {
+                    idleTicks = ARMED.isEmpty() ? idleTicks + 1 : 0;
+                    if (idleTicks > IDLE_TICKS_BEFORE_PARKING) {
                       scannerParked = true;
                       if (ARMED.isEmpty()) {
                         LockSupport.park();
                       }
                       scannerParked = false;
+                      idleTicks = 0;
                     } else {
                       LockSupport.parkNanos(TICK_NANOS);
                     }

@@ -106,20 +106,25 @@ public final class ResilientHttpClient extends HttpClient {
     return sendAsync(request, handler); // server push is not offered through the resilient path
   }
 
-  private ClientResponse transport(HttpRequest original, ClientRequest r, Duration timeout)
+  private ClientResponse transport(HttpRequest original, ClientRequest r, Duration attemptTime)
       throws IOException {
+    // the request's own timeout, when shorter, caps each attempt
+    Duration timeout =
+        original.timeout().filter(t -> t.compareTo(attemptTime) < 0).orElse(attemptTime);
     HttpRequest.Builder b =
         HttpRequest.newBuilder(r.uri())
             .method(r.method(), HttpRequest.BodyPublishers.ofByteArray(r.bodyUnsafe()))
-            .timeout(timeout)
             .expectContinue(original.expectContinue());
     original.version().ifPresent(b::version);
     original.headers().map().forEach((name, values) -> values.forEach(v -> b.header(name, v)));
     AtomicBoolean headersReceived = new AtomicBoolean();
     // The JDK client's request timeout ends when the headers arrive, so a body that trickles would
     // not be bounded. A watchdog interrupts the sending thread when the attempt's time is up, which
-    // makes the JDK cancel the exchange and drop its connection (JDK 16+). The synchronous send is
-    // kept on purpose: sendAsync(...).get() measured twice as slow per call on loopback.
+    // makes the JDK cancel the exchange and drop its connection (JDK 16+); it bounds the headers
+    // too, so the request carries no timeout of its own (each one is a timer registered with the
+    // client's selector thread and a wake-up of it: a seventh of the adapter's CPU per call). The
+    // synchronous send is kept on purpose: sendAsync(...).get() measured twice as slow per call on
+    // loopback.
     AttemptWatchdog watchdog = AttemptWatchdog.interrupting(timeout);
     HttpResponse<byte[]> response;
     try {

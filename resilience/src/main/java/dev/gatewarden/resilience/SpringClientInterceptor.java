@@ -68,7 +68,10 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
       int status = response.getStatusCode().value();
       HttpHeaders headers = response.getHeaders();
       byte[] bytes;
-      try (InputStream in = response.getBody()) {
+      try {
+        // Not closed here: the response's close() ends the stream, and Spring's JDK response
+        // drains it first, which on a closed stream costs a thrown IOException per call.
+        InputStream in = response.getBody();
         if (JDK_CLIENT_RESPONSE.equals(response.getClass().getName())) {
           abortable.set(in);
         }

@@ -697,6 +697,20 @@ class AdapterConformanceTest {
   }
 
   @Test
+  void jdkRequestTimeoutShorterThanTheAttemptsCapsEachAttempt() {
+    script.add("SLOW");
+    HttpClient c =
+        ResilientHttpClient.wrap(
+            HttpClient.newHttpClient(),
+            upstream(UpstreamPolicy.builder("up").maxAttempts(1), System::nanoTime));
+    HttpRequest request = HttpRequest.newBuilder(uri()).timeout(Duration.ofMillis(120)).build();
+    UpstreamException e =
+        assertFails(
+            () -> c.send(request, HttpResponse.BodyHandlers.ofString()), FailureCause.TIMEOUT);
+    assertThat(e).hasMessageContaining("within PT0.12S"); // not the policy's 300 ms
+  }
+
+  @Test
   void apacheWaitForAPooledConnectionIsBoundedByTheAttemptTimeout() throws Exception {
     script.add("SLOW"); // the first call holds the pool's only connection for 2 s
     Upstream up =
