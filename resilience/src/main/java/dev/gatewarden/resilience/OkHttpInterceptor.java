@@ -1,9 +1,12 @@
 package dev.gatewarden.resilience;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import okhttp3.Headers;
+import okhttp3.HttpUrl;
 import okhttp3.Interceptor;
 import okhttp3.MediaType;
 import okhttp3.Protocol;
@@ -34,6 +37,9 @@ import okio.Buffer;
 public final class OkHttpInterceptor implements Interceptor {
   private final Upstream upstream;
 
+  /** The last response type parsed: most upstreams answer with one or two types. */
+  private volatile MediaType lastType;
+
   public OkHttpInterceptor(Upstream upstream) {
     this.upstream = java.util.Objects.requireNonNull(upstream, "upstream");
   }
@@ -50,7 +56,7 @@ public final class OkHttpInterceptor implements Interceptor {
     }
     ClientRequest neutral =
         ClientRequest.of(
-            request.method(), request.url().uri(), request.headers().toMultimap(), body);
+            request.method(), uri(request.url()), request.headers().toMultimap(), body);
     byte[] requestBytes = body;
     ClientResponse response =
         upstream.execute(
@@ -66,10 +72,36 @@ public final class OkHttpInterceptor implements Interceptor {
         .code(response.status())
         .message(reason(response.status()))
         .headers(headers.build())
-        .body(
-            ResponseBody.create(
-                response.bodyUnsafe(), contentType == null ? null : MediaType.parse(contentType)))
+        .body(ResponseBody.create(response.bodyUnsafe(), mediaType(contentType)))
         .build();
+  }
+
+  /**
+   * The URL as a {@link URI}: parsed from its text, which is already encoded; {@code HttpUrl.uri()}
+   * re-encodes every component with regular expressions, so it is the fallback for the characters
+   * OkHttp accepts and {@code URI} does not.
+   */
+  private static URI uri(HttpUrl url) {
+    try {
+      return new URI(url.toString());
+    } catch (URISyntaxException e) {
+      return url.uri();
+    }
+  }
+
+  private MediaType mediaType(String contentType) {
+    if (contentType == null) {
+      return null;
+    }
+    MediaType last = lastType;
+    if (last != null && last.toString().equals(contentType)) {
+      return last;
+    }
+    MediaType parsed = MediaType.parse(contentType);
+    if (parsed != null) {
+      lastType = parsed;
+    }
+    return parsed;
   }
 
   private static ClientResponse attempt(

@@ -697,6 +697,20 @@ class AdapterConformanceTest {
   }
 
   @Test
+  void okHttpUrlThatJavaNetUriRejectsStillGoesThrough() throws Exception {
+    script.add(reply(200, "piped"));
+    Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
+    okhttp3.OkHttpClient c =
+        new okhttp3.OkHttpClient.Builder().addInterceptor(new OkHttpInterceptor(up)).build();
+    String url = uri() + "?q=a|b{c}"; // OkHttp leaves these as they are; new URI(...) refuses them
+    assertThatThrownBy(() -> new URI(url)).isInstanceOf(java.net.URISyntaxException.class);
+    try (okhttp3.Response r = c.newCall(new okhttp3.Request.Builder().url(url).build()).execute()) {
+      assertThat(r.code()).isEqualTo(200);
+      assertThat(r.body().string()).isEqualTo("piped");
+    }
+  }
+
+  @Test
   void jdkRequestTimeoutShorterThanTheAttemptsCapsEachAttempt() {
     script.add("SLOW");
     HttpClient c =
