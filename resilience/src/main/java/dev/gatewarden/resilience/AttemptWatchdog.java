@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -24,22 +25,24 @@ import java.util.concurrent.locks.LockSupport;
  * kept.
  *
  * <p>One daemon thread checks the armed watchdogs every 10 ms (so a timeout fires up to 10 ms late)
- * and parks once none has been armed for a second. Interrupts and non-blocking aborts run on it;
- * aborts that may block (closing a connection whose pool is busy) run on their own daemon threads,
- * so that one slow abort cannot delay other attempts' timeouts. Thread-safe.
+ * while there are any, and ends after a second without; the next attempt starts it again.
+ * Interrupts and non-blocking aborts run on it; aborts that may block (closing a connection whose
+ * pool is busy) run on their own daemon threads, so that one slow abort cannot delay other
+ * attempts' timeouts. Thread-safe.
  */
 final class AttemptWatchdog {
   /** How often armed watchdogs are checked: a timeout fires up to this much late. */
   private static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
-  /** Idle ticks before the scanner parks until the next arming: one second without attempts. */
-  private static final int IDLE_TICKS_BEFORE_PARKING = 100;
+  /** Idle ticks before the scanner thread ends: one second without attempts. */
+  private static final int IDLE_TICKS_BEFORE_ENDING = 100;
 
   private static final Set<AttemptWatchdog> ARMED = ConcurrentHashMap.newKeySet();
   private static final ExecutorService BLOCKING_ABORTS =
       Executors.newCachedThreadPool(daemon("gatewarden-attempt-abort"));
-  private static volatile boolean scannerParked;
-  private static final Thread SCANNER = startScanner();
+
+  /** Whether a scanner thread is running (or about to): at most one at a time. */
+  private static final AtomicBoolean SCANNING = new AtomicBoolean();
 
   private final Thread thread;
   private final boolean interrupt;
@@ -57,8 +60,8 @@ final class AttemptWatchdog {
     this.mayBlock = mayBlock;
     this.deadline = System.nanoTime() + timeout.toNanos();
     ARMED.add(this);
-    if (scannerParked) {
-      LockSupport.unpark(SCANNER);
+    if (!SCANNING.get() && SCANNING.compareAndSet(false, true)) {
+      startScanner();
     }
   }
 
@@ -115,44 +118,41 @@ final class AttemptWatchdog {
   }
 
   /**
-   * Checks the armed watchdogs every tick, and parks after a second without any. Arming and
-   * disarming only add to and remove from a concurrent set: no thread is woken per attempt (a
-   * scheduler signals its timer thread on every new earliest alarm, which cost a loopback call a
-   * fifth more), and while calls keep coming the scanner keeps ticking, so arming never has to wake
-   * it either.
+   * Checks the armed watchdogs every tick and ends after a second without any; the next arming
+   * starts a new one. Arming and disarming only add to and remove from a concurrent set: no thread
+   * is woken per attempt (a scheduler signals its timer thread on every new earliest alarm, which
+   * cost a loopback call a fifth more). No thread outlives the traffic, so a web app that is
+   * undeployed leaves none behind.
    */
-  private static Thread startScanner() {
-    Thread t =
-        daemon("gatewarden-attempt-watchdog")
-            .newThread(
-                () -> {
-                  int idleTicks = 0;
-                  while (true) {
-                    long now = System.nanoTime();
-                    for (AttemptWatchdog w : ARMED) {
-                      if (now - w.deadline >= 0 && ARMED.remove(w)) {
-                        if (w.mayBlock) {
-                          BLOCKING_ABORTS.execute(w::fire);
-                        } else {
-                          w.fire();
-                        }
-                      }
-                    }
-                    idleTicks = ARMED.isEmpty() ? idleTicks + 1 : 0;
-                    if (idleTicks > IDLE_TICKS_BEFORE_PARKING) {
-                      scannerParked = true;
-                      if (ARMED.isEmpty()) {
-                        LockSupport.park();
-                      }
-                      scannerParked = false;
-                      idleTicks = 0;
-                    } else {
-                      LockSupport.parkNanos(TICK_NANOS);
-                    }
-                  }
-                });
-    t.start();
-    return t;
+  private static void startScanner() {
+    daemon("gatewarden-attempt-watchdog").newThread(AttemptWatchdog::scan).start();
+  }
+
+  private static void scan() {
+    int idleTicks = 0;
+    while (true) {
+      long now = System.nanoTime();
+      for (AttemptWatchdog w : ARMED) {
+        if (now - w.deadline >= 0 && ARMED.remove(w)) {
+          if (w.mayBlock) {
+            BLOCKING_ABORTS.execute(w::fire);
+          } else {
+            w.fire();
+          }
+        }
+      }
+      idleTicks = ARMED.isEmpty() ? idleTicks + 1 : 0;
+      if (idleTicks > IDLE_TICKS_BEFORE_ENDING) {
+        SCANNING.set(false);
+        // an attempt armed since the check above saw SCANNING still set and started no scanner:
+        // this one carries on unless another has started meanwhile
+        if (ARMED.isEmpty() || !SCANNING.compareAndSet(false, true)) {
+          return;
+        }
+        idleTicks = 0;
+      }
+      LockSupport.parkNanos(TICK_NANOS);
+    }
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {

@@ -82,6 +82,39 @@ class AttemptWatchdogTest {
     assertThat(slow.disarm()).isTrue();
   }
 
+  @Test
+  void noThreadIsLeftOnceAttemptsStopAndTheNextAttemptStartsOne() throws Exception {
+    CountDownLatch first = new CountDownLatch(1);
+    AttemptWatchdog idle = AttemptWatchdog.aborting(SOON, first::countDown); // no interrupt here
+    assertThat(first.await(5, TimeUnit.SECONDS)).isTrue();
+    assertThat(idle.disarm()).isTrue();
+    // a web app that is undeployed must not leave the watchdog's thread behind: it ends after a
+    // second without attempts
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (scannerAlive() && System.nanoTime() < until) {
+      Thread.sleep(50);
+    }
+    assertThat(scannerAlive()).as("watchdog thread still running while idle").isFalse();
+
+    boolean[] result =
+        onNewThread(
+            () -> {
+              CountDownLatch fired = new CountDownLatch(1);
+              AttemptWatchdog w = AttemptWatchdog.interrupting(SOON, fired::countDown);
+              long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+              while (fired.getCount() > 0 && System.nanoTime() < giveUp) {
+                Thread.onSpinWait(); // not await(): the watchdog's interrupt would end it
+              }
+              return new boolean[] {fired.getCount() == 0, w.disarm()};
+            });
+    assertThat(result).as("a new attempt is watched again").containsExactly(true, true);
+  }
+
+  private static boolean scannerAlive() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .anyMatch(t -> t.isAlive() && t.getName().equals("gatewarden-attempt-watchdog"));
+  }
+
   private interface Body {
     boolean[] run() throws Exception;
   }
