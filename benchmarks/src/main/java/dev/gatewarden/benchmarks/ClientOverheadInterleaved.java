@@ -14,7 +14,7 @@ import java.util.Locale;
  * drift between them shows up as a cost. Same clients, same 1 KB GET.
  *
  * <p>System properties: {@code overhead.rounds} (default 30), {@code overhead.calls} per block
- * (default 400), {@code overhead.warmup} rounds (default 15), {@code overhead.only} (run the pairs
+ * (default 2000), {@code overhead.warmup} rounds (default 15), {@code overhead.only} (run the pairs
  * whose name contains it), {@code overhead.stale=false} (decorated clients keep no stale copies).
  */
 public final class ClientOverheadInterleaved {
@@ -29,7 +29,7 @@ public final class ClientOverheadInterleaved {
 
   public static void main(String[] args) throws Exception {
     int rounds = Integer.getInteger("overhead.rounds", 30);
-    int calls = Integer.getInteger("overhead.calls", 400);
+    int calls = Integer.getInteger("overhead.calls", 2000);
     int warmup = Integer.getInteger("overhead.warmup", 15);
     ClientOverheadBenchmark b = new ClientOverheadBenchmark();
     b.start();

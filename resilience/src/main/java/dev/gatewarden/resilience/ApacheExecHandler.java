@@ -130,10 +130,7 @@ public final class ApacheExecHandler implements ExecChainHandler {
       try (response) {
         byte[] bytes;
         try {
-          bytes =
-              response.getEntity() == null
-                  ? new byte[0]
-                  : EntityUtils.toByteArray(response.getEntity());
+          bytes = readWhole(response.getEntity());
         } catch (IOException e) {
           scope.execRuntime.discardEndpoint();
           throw TransportException.bodyFailed(e, watchdog.disarm(), timeout);
@@ -142,6 +139,31 @@ public final class ApacheExecHandler implements ExecChainHandler {
       }
     } finally {
       watchdog.disarm();
+    }
+  }
+
+  /**
+   * The entity's bytes, read into one array of its declared length when it has one (Apache's
+   * length-delimited stream fails on a premature end, so a short body is an exception here).
+   */
+  private static byte[] readWhole(HttpEntity entity) throws IOException {
+    if (entity == null) {
+      return new byte[0];
+    }
+    long length = entity.getContentLength();
+    try (java.io.InputStream in = entity.getContent()) {
+      if (in == null) {
+        return new byte[0];
+      }
+      if (length >= 0 && length < Integer.MAX_VALUE - 8) {
+        byte[] bytes = in.readNBytes((int) length);
+        if (bytes.length < length) {
+          throw new org.apache.hc.core5.http.ConnectionClosedException(
+              "body ended after %d of %d bytes", bytes.length, length);
+        }
+        return bytes;
+      }
+      return in.readAllBytes();
     }
   }
 
