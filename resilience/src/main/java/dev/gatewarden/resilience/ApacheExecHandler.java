@@ -41,6 +41,9 @@ import org.apache.hc.core5.util.Timeout;
  * buffered once so that retries can replay them. Thread-safe.
  */
 public final class ApacheExecHandler implements ExecChainHandler {
+  /** The largest body an array can hold. */
+  private static final long MAX_BODY = Integer.MAX_VALUE - 8;
+
   private final Upstream upstream;
 
   public ApacheExecHandler(Upstream upstream) {
@@ -155,15 +158,28 @@ public final class ApacheExecHandler implements ExecChainHandler {
       if (in == null) {
         return new byte[0];
       }
-      if (length >= 0 && length < Integer.MAX_VALUE - 8) {
-        byte[] bytes = in.readNBytes((int) length);
-        if (bytes.length < length) {
-          throw new org.apache.hc.core5.http.ConnectionClosedException(
-              "body ended after %d of %d bytes", bytes.length, length);
-        }
-        return bytes;
+      if (length > MAX_BODY) {
+        throw new IOException("a body of " + length + " bytes is too large to read whole");
       }
-      return in.readAllBytes();
+      if (length < 0) {
+        return in.readAllBytes();
+      }
+      byte[] bytes = in.readNBytes((int) length);
+      if (bytes.length < length) {
+        throw new org.apache.hc.core5.http.ConnectionClosedException(
+            "body ended after %d of %d bytes", bytes.length, length);
+      }
+      int next = in.read();
+      if (next < 0) {
+        return bytes; // the usual case: the declared length was the whole body
+      }
+      // an entity whose content differs from its declared length (a wrapper that decodes it, for
+      // one): read the rest rather than cut it short
+      java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream(bytes.length * 2);
+      all.write(bytes);
+      all.write(next);
+      in.transferTo(all);
+      return all.toByteArray();
     }
   }
 

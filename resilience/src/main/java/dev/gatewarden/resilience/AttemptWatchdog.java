@@ -61,7 +61,13 @@ final class AttemptWatchdog {
     this.deadline = System.nanoTime() + timeout.toNanos();
     ARMED.add(this);
     if (!SCANNING.get() && SCANNING.compareAndSet(false, true)) {
-      startScanner();
+      try {
+        startScanner();
+      } catch (Throwable e) { // e.g. no native thread left: fail this attempt, not every later one
+        SCANNING.set(false);
+        ARMED.remove(this);
+        throw e;
+      }
     }
   }
 
@@ -129,36 +135,72 @@ final class AttemptWatchdog {
   }
 
   private static void scan() {
-    int idleTicks = 0;
-    while (true) {
-      long now = System.nanoTime();
-      for (AttemptWatchdog w : ARMED) {
-        if (now - w.deadline >= 0 && ARMED.remove(w)) {
-          if (w.mayBlock) {
-            BLOCKING_ABORTS.execute(w::fire);
-          } else {
-            w.fire();
+    boolean handedOver = false;
+    try {
+      int idleTicks = 0;
+      while (true) {
+        long now = System.nanoTime();
+        for (AttemptWatchdog w : ARMED) {
+          if (now - w.deadline >= 0 && ARMED.remove(w)) {
+            fireOrHandOver(w);
+          }
+        }
+        idleTicks = noneArmed() ? idleTicks + 1 : 0;
+        if (idleTicks > IDLE_TICKS_BEFORE_ENDING) {
+          SCANNING.set(false);
+          // an attempt armed since the check above saw SCANNING still set and started no
+          // scanner: this one carries on unless another has started meanwhile
+          if (noneArmed() || !SCANNING.compareAndSet(false, true)) {
+            handedOver = true;
+            return;
+          }
+          idleTicks = 0;
+        }
+        LockSupport.parkNanos(TICK_NANOS);
+      }
+    } finally {
+      if (!handedOver) { // ended by an error: the attempts still armed need a scanner
+        SCANNING.set(false);
+        if (!noneArmed() && SCANNING.compareAndSet(false, true)) {
+          try {
+            startScanner();
+          } catch (Throwable e) {
+            SCANNING.set(false); // the next arming tries again
           }
         }
       }
-      idleTicks = ARMED.isEmpty() ? idleTicks + 1 : 0;
-      if (idleTicks > IDLE_TICKS_BEFORE_ENDING) {
-        SCANNING.set(false);
-        // an attempt armed since the check above saw SCANNING still set and started no scanner:
-        // this one carries on unless another has started meanwhile
-        if (ARMED.isEmpty() || !SCANNING.compareAndSet(false, true)) {
-          return;
-        }
-        idleTicks = 0;
-      }
-      LockSupport.parkNanos(TICK_NANOS);
     }
   }
 
+  private static void fireOrHandOver(AttemptWatchdog w) {
+    try {
+      if (w.mayBlock) {
+        BLOCKING_ABORTS.execute(w::fire);
+      } else {
+        w.fire();
+      }
+    } catch (RuntimeException e) {
+      // an abort that failed (or could not be handed over) must not stop the other timeouts
+    }
+  }
+
+  /**
+   * Whether no watchdog is armed. Looks for an element rather than asking {@code isEmpty()}, whose
+   * summed counters may miss an insertion that races with a removal.
+   */
+  private static boolean noneArmed() {
+    return !ARMED.iterator().hasNext();
+  }
+
+  /**
+   * Daemon threads that hold nothing of the thread that started them: no inherited thread-locals,
+   * no context class loader (which would keep an undeployed web app's classes alive).
+   */
   private static java.util.concurrent.ThreadFactory daemon(String name) {
     return r -> {
-      Thread t = new Thread(r, name);
+      Thread t = new Thread(null, r, name, 0, false);
       t.setDaemon(true);
+      t.setContextClassLoader(null);
       return t;
     };
   }

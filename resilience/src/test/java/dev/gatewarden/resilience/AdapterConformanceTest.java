@@ -711,6 +711,42 @@ class AdapterConformanceTest {
   }
 
   @Test
+  void apacheEntityLongerThanItsDeclaredLengthIsReadWhole() throws Exception {
+    script.add(reply(200, "hello"));
+    Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
+    // a response interceptor below the handler that decodes the entity into more bytes without
+    // changing its declared length (the wire's 5)
+    org.apache.hc.core5.http.HttpResponseInterceptor decoding =
+        (response, details, context) -> {
+          org.apache.hc.core5.http.ClassicHttpResponse classic =
+              (org.apache.hc.core5.http.ClassicHttpResponse) response;
+          org.apache.hc.core5.http.HttpEntity wire = classic.getEntity();
+          classic.setEntity(
+              new org.apache.hc.core5.http.io.entity.HttpEntityWrapper(wire) {
+                @Override
+                public java.io.InputStream getContent() throws IOException {
+                  return new java.io.SequenceInputStream(
+                      super.getContent(),
+                      new java.io.ByteArrayInputStream(
+                          " and more".getBytes(StandardCharsets.US_ASCII)));
+                }
+              });
+        };
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
+        org.apache.hc.client5.http.impl.classic.HttpClients.custom()
+            .addExecInterceptorFirst("gatewarden", new ApacheExecHandler(up))
+            .addResponseInterceptorLast(decoding)
+            .disableAutomaticRetries()
+            .build()) {
+      String body =
+          c.execute(
+              new org.apache.hc.client5.http.classic.methods.HttpGet(uri()),
+              r -> org.apache.hc.core5.http.io.entity.EntityUtils.toString(r.getEntity()));
+      assertThat(body).isEqualTo("hello and more");
+    }
+  }
+
+  @Test
   void jdkRequestTimeoutShorterThanTheAttemptsCapsEachAttempt() {
     script.add("SLOW");
     HttpClient c =

@@ -110,6 +110,41 @@ class AttemptWatchdogTest {
     assertThat(result).as("a new attempt is watched again").containsExactly(true, true);
   }
 
+  @Test
+  void anAbortThatThrowsDoesNotStopLaterTimeouts() throws Exception {
+    CountDownLatch thrown = new CountDownLatch(1);
+    AttemptWatchdog failing =
+        AttemptWatchdog.aborting(
+            SOON,
+            () -> {
+              thrown.countDown();
+              throw new IllegalStateException("the connection was already gone");
+            });
+    assertThat(thrown.await(5, TimeUnit.SECONDS)).isTrue();
+    assertThat(failing.disarm()).isTrue();
+    // the same with a non-blocking abort, which runs on the scanner thread itself
+    boolean[] result =
+        onNewThread(
+            () -> {
+              AttemptWatchdog w =
+                  AttemptWatchdog.interrupting(
+                      SOON,
+                      () -> {
+                        throw new IllegalStateException("already closed");
+                      });
+              while (!Thread.currentThread().isInterrupted()) {
+                Thread.onSpinWait(); // the interrupt still comes
+              }
+              return new boolean[] {w.disarm()};
+            });
+    assertThat(result).containsExactly(true);
+
+    CountDownLatch later = new CountDownLatch(1);
+    AttemptWatchdog next = AttemptWatchdog.aborting(SOON, later::countDown);
+    assertThat(later.await(5, TimeUnit.SECONDS)).as("a later attempt still times out").isTrue();
+    assertThat(next.disarm()).isTrue();
+  }
+
   private static boolean scannerAlive() {
     return Thread.getAllStackTraces().keySet().stream()
         .anyMatch(t -> t.isAlive() && t.getName().equals("gatewarden-attempt-watchdog"));
