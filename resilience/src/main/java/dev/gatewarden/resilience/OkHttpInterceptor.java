@@ -138,9 +138,7 @@ public final class OkHttpInterceptor implements Interceptor {
         throw TransportException.bodyFailed(e, false, timeout); // okio's deadline: a read timeout
       }
       return ClientResponse.of(response.code(), response.headers().toMultimap(), bytes);
-    } catch (java.net.ProtocolException e) {
-      throw new TransportException(FailureCause.INVALID_RESPONSE, "malformed response", e);
-    }
+    } // a malformed status line or headers (ProtocolException): the engine's INVALID_RESPONSE
   }
 
   private static String reason(int status) {

@@ -3,7 +3,6 @@ package dev.gatewarden.resilience;
 import java.io.IOException;
 import java.net.Authenticator;
 import java.net.CookieHandler;
-import java.net.ProtocolException;
 import java.net.ProxySelector;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -145,10 +144,7 @@ public final class ResilientHttpClient extends HttpClient {
     } catch (java.net.http.HttpTimeoutException e) {
       watchdog.disarm();
       throw e;
-    } catch (ProtocolException e) {
-      watchdog.disarm();
-      throw new TransportException(FailureCause.INVALID_RESPONSE, "malformed response", e);
-    } catch (IOException e) {
+    } catch (IOException e) { // a malformed head (ProtocolException): the engine's INVALID_RESPONSE
       if (watchdog.disarm()) {
         throw new java.net.http.HttpTimeoutException(
             (headersReceived.get() ? "body" : "response") + " not received within " + timeout);
