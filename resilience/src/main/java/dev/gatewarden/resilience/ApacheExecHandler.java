@@ -1,11 +1,9 @@
 package dev.gatewarden.resilience;
 
 import java.io.IOException;
+import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import org.apache.hc.client5.http.classic.ExecChain;
 import org.apache.hc.client5.http.classic.ExecChainHandler;
 import org.apache.hc.client5.http.config.RequestConfig;
@@ -15,9 +13,11 @@ import org.apache.hc.core5.http.ContentType;
 import org.apache.hc.core5.http.Header;
 import org.apache.hc.core5.http.HttpEntity;
 import org.apache.hc.core5.http.HttpException;
+import org.apache.hc.core5.http.HttpHost;
 import org.apache.hc.core5.http.io.entity.ByteArrayEntity;
 import org.apache.hc.core5.http.io.entity.EntityUtils;
 import org.apache.hc.core5.http.message.BasicClassicHttpResponse;
+import org.apache.hc.core5.net.URIAuthority;
 import org.apache.hc.core5.util.Timeout;
 
 /**
@@ -46,6 +46,16 @@ public final class ApacheExecHandler implements ExecChainHandler {
 
   private final Upstream upstream;
 
+  /** The last response type parsed, with its text: most upstreams answer with one or two types. */
+  private volatile Parsed lastType;
+
+  private record Parsed(String text, ContentType type) {}
+
+  /** The last attempt config made, and what it was made from. */
+  private volatile Timed lastConfig;
+
+  private record Timed(RequestConfig original, long millis, RequestConfig config) {}
+
   public ApacheExecHandler(Upstream upstream) {
     this.upstream = java.util.Objects.requireNonNull(upstream, "upstream");
   }
@@ -57,35 +67,94 @@ public final class ApacheExecHandler implements ExecChainHandler {
     HttpEntity entity = request.getEntity();
     byte[] body = entity == null ? null : EntityUtils.toByteArray(entity);
     ContentType type = entity == null ? null : ContentType.parseLenient(entity.getContentType());
-    Map<String, List<String>> headers = headerMap(request.getHeaders());
-    ClientRequest neutral;
-    try {
-      neutral = ClientRequest.of(request.getMethod(), request.getUri(), headers, body);
-    } catch (URISyntaxException e) {
-      throw new HttpException("invalid request URI", e);
-    }
+    Header[] headers = request.getHeaders(); // a new array: the request as the caller made it
+    ClientRequest neutral =
+        ClientRequest.wrap(request.getMethod(), target(request, scope), view(headers), body);
     RequestConfig original = scope.clientContext.getRequestConfigOrDefault();
     ClientResponse response;
     try {
       response =
           upstream.execute(
               neutral,
-              (r, timeout) -> attempt(request, body, type, scope, chain, original, timeout));
+              (r, timeout) ->
+                  attempt(request, headers, body, type, scope, chain, original, timeout));
     } finally {
       scope.clientContext.setRequestConfig(original);
     }
     BasicClassicHttpResponse out = new BasicClassicHttpResponse(response.status());
-    response.headers().forEach((name, values) -> values.forEach(v -> out.addHeader(name, v)));
-    String contentType = response.header("Content-Type");
-    out.setEntity(
-        new ByteArrayEntity(
-            response.bodyUnsafe(),
-            contentType == null ? null : ContentType.parseLenient(contentType)));
+    Header[] received = HeaderView.sourceOf(response.headers(), Header[].class);
+    if (received != null) {
+      out.setHeaders(received); // the upstream's own, as received
+    } else { // a stale copy
+      response.headers().forEach((name, values) -> values.forEach(v -> out.addHeader(name, v)));
+    }
+    out.setEntity(new ByteArrayEntity(response.bodyUnsafe(), contentType(response)));
     return out;
   }
 
-  private static ClientResponse attempt(
+  /**
+   * The request's scheme, host, port, path and query as Apache holds them (its {@code getUri()}
+   * parses a URI, which is made only if something asks for it).
+   */
+  private static ClientRequest.Target target(ClassicHttpRequest request, ExecChain.Scope scope) {
+    String path = request.getPath();
+    if (path == null || !path.startsWith("/")) {
+      try {
+        return ClientRequest.Target.of(request.getUri()); // absolute form or none: let Apache say
+      } catch (URISyntaxException e) {
+        path = "/";
+      }
+    }
+    String scheme = request.getScheme();
+    String host;
+    int port;
+    URIAuthority authority = request.getAuthority();
+    if (authority != null) {
+      host = authority.getHostName();
+      port = authority.getPort();
+    } else { // a relative request executed against an explicit target host
+      HttpHost target = scope.route.getTargetHost();
+      host = target.getHostName();
+      port = target.getPort();
+      scheme = scheme == null ? target.getSchemeName() : scheme;
+    }
+    int q = path.indexOf('?');
+    String rawPath = q < 0 ? path : path.substring(0, q);
+    String rawQuery = q < 0 ? null : path.substring(q + 1);
+    String s = scheme;
+    return new ClientRequest.Target(
+        scheme, host, port, rawPath, rawQuery, () -> uriOf(request, s, host, port));
+  }
+
+  /** The request's URI, or its origin alone when its path is not a valid URI's. */
+  private static URI uriOf(ClassicHttpRequest request, String scheme, String host, int port) {
+    try {
+      return request.getUri();
+    } catch (URISyntaxException e) {
+      return URI.create(
+          (scheme == null ? "http" : scheme) + "://" + host + (port < 0 ? "" : ":" + port) + "/");
+    }
+  }
+
+  private ContentType contentType(ClientResponse response) {
+    String text = response.header("Content-Type");
+    if (text == null) {
+      return null;
+    }
+    Parsed last = lastType;
+    if (last != null && last.text.equals(text)) {
+      return last.type;
+    }
+    ContentType parsed = ContentType.parseLenient(text);
+    if (parsed != null) {
+      lastType = new Parsed(text, parsed);
+    }
+    return parsed;
+  }
+
+  private ClientResponse attempt(
       ClassicHttpRequest request,
+      Header[] headers,
       byte[] body,
       ContentType type,
       ExecChain.Scope scope,
@@ -93,12 +162,10 @@ public final class ApacheExecHandler implements ExecChainHandler {
       RequestConfig original,
       Duration timeout)
       throws IOException {
-    Timeout attemptTimeout = Timeout.ofMilliseconds(Math.max(1, timeout.toMillis()));
-    scope.clientContext.setRequestConfig(
-        RequestConfig.copy(original)
-            .setResponseTimeout(attemptTimeout)
-            .setConnectionRequestTimeout(attemptTimeout)
-            .build());
+    scope.clientContext.setRequestConfig(timed(original, Math.max(1, timeout.toMillis())));
+    // Apache's protocol stage adds headers to the request it is given (Content-Length, Host, …)
+    // and refuses one that already has them: every attempt starts from the caller's headers.
+    request.setHeaders(headers);
     if (body != null) {
       request.setEntity(new ByteArrayEntity(body, type));
     }
@@ -138,11 +205,28 @@ public final class ApacheExecHandler implements ExecChainHandler {
           scope.execRuntime.discardEndpoint();
           throw TransportException.bodyFailed(e, watchdog.disarm(), timeout);
         }
-        return ClientResponse.of(response.getCode(), headerMap(response.getHeaders()), bytes);
+        return ClientResponse.wrap(response.getCode(), view(response.getHeaders()), bytes);
       }
     } finally {
       watchdog.disarm();
     }
+  }
+
+  /**
+   * The client's request config with the attempt's time as its response and connection-request
+   * timeouts. The last one made is reused: an attempt's time is usually the policy's whole attempt
+   * timeout, and the original config the client's default.
+   */
+  private RequestConfig timed(RequestConfig original, long millis) {
+    Timed last = lastConfig;
+    if (last != null && last.original == original && last.millis == millis) {
+      return last.config;
+    }
+    Timeout t = Timeout.ofMilliseconds(millis);
+    RequestConfig config =
+        RequestConfig.copy(original).setResponseTimeout(t).setConnectionRequestTimeout(t).build();
+    lastConfig = new Timed(original, millis, config);
+    return config;
   }
 
   /**
@@ -183,11 +267,23 @@ public final class ApacheExecHandler implements ExecChainHandler {
     }
   }
 
-  private static Map<String, List<String>> headerMap(Header[] headers) {
-    Map<String, List<String>> map = new LinkedHashMap<>();
-    for (Header h : headers) {
-      map.computeIfAbsent(h.getName(), k -> new java.util.ArrayList<>()).add(h.getValue());
-    }
-    return map;
+  /** Apache's header lines (a snapshot: {@code getHeaders()} returns a new array) as a map. */
+  private static HeaderView view(Header[] lines) {
+    return HeaderView.over(
+        lines,
+        (all, name) -> {
+          HeaderView.Found found = new HeaderView.Found();
+          for (Header h : all) {
+            if (h.getValue() != null && name.equalsIgnoreCase(h.getName())) {
+              found.add(h.getValue());
+            }
+          }
+          return found.values();
+        },
+        (all, line) -> {
+          for (Header h : all) {
+            line.accept(h.getName(), h.getValue());
+          }
+        });
   }
 }

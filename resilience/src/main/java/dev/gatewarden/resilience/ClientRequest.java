@@ -19,13 +19,14 @@ public final class ClientRequest {
   private static final byte[] NO_BODY = new byte[0];
 
   private final String method;
-  private final URI uri;
+  private final Target target;
   private final Map<String, List<String>> headers;
   private final byte[] body;
 
-  private ClientRequest(String method, URI uri, Map<String, List<String>> headers, byte[] body) {
+  private ClientRequest(
+      String method, Target target, Map<String, List<String>> headers, byte[] body) {
     this.method = method;
-    this.uri = uri;
+    this.target = target;
     this.headers = headers;
     this.body = body;
   }
@@ -42,9 +43,20 @@ public final class ClientRequest {
     headers.forEach((k, v) -> h.put(k, List.copyOf(v)));
     return new ClientRequest(
         method.toUpperCase(Locale.ROOT),
-        uri,
+        Target.of(uri),
         Collections.unmodifiableMap(h),
         body == null ? NO_BODY : body.clone());
+  }
+
+  /**
+   * A request over an adapter's own snapshot of its client's request, without copies: {@code
+   * headers} must be unmodifiable and case-insensitive (a {@link HeaderView}, say) and {@code body}
+   * is owned from now on.
+   */
+  static ClientRequest wrap(
+      String method, Target target, Map<String, List<String>> headers, byte[] body) {
+    return new ClientRequest(
+        method.toUpperCase(Locale.ROOT), target, headers, body == null ? NO_BODY : body);
   }
 
   /** A GET without headers. */
@@ -56,8 +68,13 @@ public final class ClientRequest {
     return method;
   }
 
+  /** The URI (for a request an adapter made, built from its client's request on first use). */
   public URI uri() {
-    return uri;
+    return target.uri();
+  }
+
+  Target target() {
+    return target;
   }
 
   /** The headers, case-insensitive by name, unmodifiable. */
@@ -92,6 +109,87 @@ public final class ClientRequest {
 
   @Override
   public String toString() {
-    return method + " " + uri;
+    return method + " " + uri();
+  }
+
+  /**
+   * Where a request goes, in the parts the engine reads on every call (the stale store's key), as
+   * the client's own request already holds them; the {@link URI} is made only when something asks
+   * for it (a log line, the JDK transport). Parsing a URI per call was a measurable part of the
+   * Apache and OkHttp adapters' cost. Immutable and thread-safe.
+   */
+  static final class Target {
+    /** The scheme in lower case, or {@code null}. */
+    final String scheme;
+
+    /**
+     * The host as {@link URI#getHost()} gives it (an IPv6 address in brackets), or {@code null}.
+     */
+    final String host;
+
+    /** The port, or -1 when none is given. */
+    final int port;
+
+    /** The raw (still encoded) path, {@code "/"} when empty. */
+    final String rawPath;
+
+    /** The raw query without {@code '?'}, or {@code null}. */
+    final String rawQuery;
+
+    private final java.util.function.Supplier<URI> source;
+    private volatile URI uri;
+
+    Target(
+        String scheme,
+        String host,
+        int port,
+        String rawPath,
+        String rawQuery,
+        java.util.function.Supplier<URI> source) {
+      this.scheme = scheme == null ? null : scheme.toLowerCase(Locale.ROOT);
+      this.host =
+          host != null && host.indexOf(':') >= 0 && !host.startsWith("[") // IPv6
+              ? "[" + host + "]"
+              : host;
+      this.port = port;
+      this.rawPath = rawPath == null || rawPath.isEmpty() ? "/" : rawPath;
+      this.rawQuery = rawQuery;
+      this.source = source;
+    }
+
+    static Target of(URI uri) {
+      Target t =
+          new Target(
+              uri.getScheme(),
+              uri.getHost(),
+              uri.getPort(),
+              uri.getRawPath(),
+              uri.getRawQuery(),
+              () -> uri);
+      t.uri = uri;
+      return t;
+    }
+
+    URI uri() {
+      URI u = uri;
+      if (u == null) {
+        u = source.get();
+        uri = u;
+      }
+      return u;
+    }
+
+    /**
+     * The host and port for a cache key: the host in lower case, with the port unless it is the
+     * scheme's default (so {@code http://a:80/} and {@code http://a/} are one entry).
+     */
+    String authorityKey() {
+      String h = host == null ? "" : host.toLowerCase(Locale.ROOT);
+      boolean defaultPort =
+          port < 0
+              || ("http".equals(scheme) && port == 80)
+              || ("https".equals(scheme) && port == 443);
+      return defaultPort ? h : h + ":" + port;
+    }
   }
 }

@@ -34,6 +34,15 @@ public final class ClientResponse {
         status, Collections.unmodifiableMap(h), body == null ? new byte[0] : body);
   }
 
+  /**
+   * A response over an adapter's own snapshot of its client's response, without copies: {@code
+   * headers} must be unmodifiable and case-insensitive (a {@link HeaderView}, say) and {@code body}
+   * is owned from now on.
+   */
+  static ClientResponse wrap(int status, Map<String, List<String>> headers, byte[] body) {
+    return new ClientResponse(status, headers, body == null ? new byte[0] : body);
+  }
+
   public int status() {
     return status;
   }

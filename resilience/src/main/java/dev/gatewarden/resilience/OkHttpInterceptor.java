@@ -54,24 +54,38 @@ public final class OkHttpInterceptor implements Interceptor {
       request.body().writeTo(buffer);
       body = buffer.readByteArray();
     }
+    HttpUrl url = request.url();
     ClientRequest neutral =
-        ClientRequest.of(
-            request.method(), uri(request.url()), request.headers().toMultimap(), body);
+        ClientRequest.wrap(
+            request.method(),
+            new ClientRequest.Target(
+                url.scheme(),
+                url.host(),
+                url.port(),
+                url.encodedPath(),
+                url.encodedQuery(),
+                () -> uri(url)),
+            view(request.headers()),
+            body);
     byte[] requestBytes = body;
     ClientResponse response =
         upstream.execute(
             neutral, (r, timeout) -> attempt(chain, request, requestType, requestBytes, timeout));
     String contentType = response.header("Content-Type");
-    Headers.Builder headers = new Headers.Builder();
-    response
-        .headers()
-        .forEach((name, values) -> values.forEach(v -> headers.addUnsafeNonAscii(name, v)));
+    Headers headers = HeaderView.sourceOf(response.headers(), Headers.class);
+    if (headers == null) { // a stale copy (else the upstream's own, as received)
+      Headers.Builder b = new Headers.Builder();
+      response
+          .headers()
+          .forEach((name, values) -> values.forEach(v -> b.addUnsafeNonAscii(name, v)));
+      headers = b.build();
+    }
     return new Response.Builder()
         .request(request)
         .protocol(Protocol.HTTP_1_1)
         .code(response.status())
         .message(reason(response.status()))
-        .headers(headers.build())
+        .headers(headers)
         .body(ResponseBody.create(response.bodyUnsafe(), mediaType(contentType)))
         .build();
   }
@@ -108,11 +122,16 @@ public final class OkHttpInterceptor implements Interceptor {
       Chain chain, Request request, MediaType type, byte[] body, Duration timeout)
       throws IOException {
     int millis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
-    Chain timed =
-        chain
-            .withConnectTimeout(millis, TimeUnit.MILLISECONDS)
-            .withReadTimeout(millis, TimeUnit.MILLISECONDS)
-            .withWriteTimeout(millis, TimeUnit.MILLISECONDS);
+    Chain timed = chain; // each with… makes a new chain: only where a timeout changes
+    if (timed.connectTimeoutMillis() != millis) {
+      timed = timed.withConnectTimeout(millis, TimeUnit.MILLISECONDS);
+    }
+    if (timed.readTimeoutMillis() != millis) {
+      timed = timed.withReadTimeout(millis, TimeUnit.MILLISECONDS);
+    }
+    if (timed.writeTimeoutMillis() != millis) {
+      timed = timed.withWriteTimeout(millis, TimeUnit.MILLISECONDS);
+    }
     Request attempt =
         body == null
             ? request
@@ -137,8 +156,20 @@ public final class OkHttpInterceptor implements Interceptor {
       } catch (IOException e) {
         throw TransportException.bodyFailed(e, false, timeout); // okio's deadline: a read timeout
       }
-      return ClientResponse.of(response.code(), response.headers().toMultimap(), bytes);
+      return ClientResponse.wrap(response.code(), view(response.headers()), bytes);
     } // a malformed status line or headers (ProtocolException): the engine's INVALID_RESPONSE
+  }
+
+  /** OkHttp's headers (immutable) as a map. */
+  private static HeaderView view(Headers headers) {
+    return HeaderView.over(
+        headers,
+        Headers::values,
+        (all, line) -> {
+          for (int i = 0, n = all.size(); i < n; i++) {
+            line.accept(all.name(i), all.value(i));
+          }
+        });
   }
 
   private static String reason(int status) {

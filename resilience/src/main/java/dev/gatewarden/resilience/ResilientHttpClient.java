@@ -157,12 +157,22 @@ public final class ResilientHttpClient extends HttpClient {
     } finally {
       watchdog.disarm(); // on every path, unchecked exceptions included
     }
-    return ClientResponse.of(response.statusCode(), response.headers().map(), response.body());
+    return ClientResponse.wrap(response.statusCode(), view(response.headers()), response.body());
   }
 
   private static ClientRequest toNeutral(HttpRequest request) throws IOException {
     byte[] body = request.bodyPublisher().map(ResilientHttpClient::readAll).orElse(null);
-    return ClientRequest.of(request.method(), request.uri(), request.headers().map(), body);
+    return ClientRequest.wrap(
+        request.method(), ClientRequest.Target.of(request.uri()), view(request.headers()), body);
+  }
+
+  /** The JDK's headers (immutable) as a map. */
+  private static HeaderView view(HttpHeaders headers) {
+    return HeaderView.over(
+        headers,
+        HttpHeaders::allValues,
+        (all, line) ->
+            all.map().forEach((name, values) -> values.forEach(v -> line.accept(name, v))));
   }
 
   private static byte[] readAll(HttpRequest.BodyPublisher publisher) {
@@ -202,7 +212,11 @@ public final class ResilientHttpClient extends HttpClient {
   private static <T> HttpResponse<T> toResponse(
       HttpRequest request, ClientResponse response, HttpResponse.BodyHandler<T> handler)
       throws IOException {
-    HttpHeaders headers = HttpHeaders.of(response.headers(), (n, v) -> true);
+    HttpHeaders received = HeaderView.sourceOf(response.headers(), HttpHeaders.class);
+    HttpHeaders headers =
+        received != null
+            ? received // the upstream's own, as received
+            : HttpHeaders.of(response.headers(), (n, v) -> true); // a stale copy
     HttpResponse.ResponseInfo info =
         new HttpResponse.ResponseInfo() {
           @Override

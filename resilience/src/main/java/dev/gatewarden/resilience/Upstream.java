@@ -84,10 +84,19 @@ public final class Upstream {
   private final Timer[][] timers = new Timer[OUTCOMES.size()][FailureCause.values().length + 1];
 
   private static final List<String> OUTCOMES = List.of("success", "failure", "stale");
+
+  /** The policy's retry statuses by status code (a boxed set lookup on every call cost more). */
+  private final boolean[] retryStatus = new boolean[1000];
+
   private final ThreadLocal<Call> currentCall = new ThreadLocal<>();
 
   private Upstream(Builder b) {
     this.policy = b.policy;
+    for (int status : policy.retryStatuses) {
+      if (status >= 0 && status < retryStatus.length) {
+        retryStatus[status] = true;
+      }
+    }
     this.nanoTime = b.nanoTime;
     this.registry = b.registry;
     CircuitBreakerRegistry breakers =
@@ -299,7 +308,11 @@ public final class Upstream {
   }
 
   private boolean isFailureStatus(int status) {
-    return status >= 500 || policy.retryStatuses.contains(status);
+    return status >= 500 || isRetryStatus(status);
+  }
+
+  private boolean isRetryStatus(int status) {
+    return status >= 0 && status < retryStatus.length && retryStatus[status];
   }
 
   static FailureCause classify(IOException e) {
@@ -391,20 +404,17 @@ public final class Upstream {
 
     @Override
     public String host() {
-      String host = request.uri().getHost();
-      int port = request.uri().getPort();
-      return (host == null ? "" : host) + (port < 0 ? "" : ":" + port);
+      return request.target().authorityKey();
     }
 
     @Override
     public String path() {
-      String p = request.uri().getRawPath();
-      return p == null || p.isEmpty() ? "/" : p;
+      return request.target().rawPath;
     }
 
     @Override
     public String query() {
-      return request.uri().getRawQuery();
+      return request.target().rawQuery;
     }
 
     @Override
@@ -482,7 +492,7 @@ public final class Upstream {
     }
 
     boolean shouldRetry(ClientResponse response) {
-      if (!policy.retryStatuses.contains(response.status())) {
+      if (!isRetryStatus(response.status())) {
         return false;
       }
       long delay = retryAfterMillis(response);

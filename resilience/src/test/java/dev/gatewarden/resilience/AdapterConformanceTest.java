@@ -169,11 +169,16 @@ class AdapterConformanceTest {
   interface TestClient {
     Result get(URI uri) throws Exception;
 
-    Result post(URI uri, String body) throws Exception;
+    /** A POST with extra headers, given as name, value, name, value, … */
+    Result post(URI uri, String body, String... headers) throws Exception;
   }
 
-  /** A response as the caller sees it. */
-  record Result(int status, String body, java.util.function.Function<String, String> header) {}
+  /** A response as the caller sees it: its first value of a header, and all of them. */
+  record Result(
+      int status,
+      String body,
+      java.util.function.Function<String, String> header,
+      java.util.function.Function<String, java.util.List<String>> headerValues) {}
 
   /** Every adapter, built around the same engine. */
   enum Adapter {
@@ -189,18 +194,21 @@ class AdapterConformanceTest {
           }
 
           @Override
-          public Result post(URI uri, String body) throws Exception {
-            return of(
-                c.send(
-                    HttpRequest.newBuilder(uri)
-                        .POST(HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                    HttpResponse.BodyHandlers.ofString()));
+          public Result post(URI uri, String body, String... headers) throws Exception {
+            HttpRequest.Builder b =
+                HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofString(body));
+            for (int i = 0; i < headers.length; i += 2) {
+              b.header(headers[i], headers[i + 1]);
+            }
+            return of(c.send(b.build(), HttpResponse.BodyHandlers.ofString()));
           }
 
           private Result of(HttpResponse<String> r) {
             return new Result(
-                r.statusCode(), r.body(), n -> r.headers().firstValue(n).orElse(null));
+                r.statusCode(),
+                r.body(),
+                n -> r.headers().firstValue(n).orElse(null),
+                n -> r.headers().allValues(n));
           }
         };
       }
@@ -220,19 +228,22 @@ class AdapterConformanceTest {
           }
 
           @Override
-          public Result post(URI uri, String body) throws Exception {
-            return call(
+          public Result post(URI uri, String body, String... headers) throws Exception {
+            okhttp3.Request.Builder b =
                 new okhttp3.Request.Builder()
                     .url(uri.toString())
-                    .post(okhttp3.RequestBody.create(body, null))
-                    .build());
+                    .post(okhttp3.RequestBody.create(body, null));
+            for (int i = 0; i < headers.length; i += 2) {
+              b.addHeader(headers[i], headers[i + 1]);
+            }
+            return call(b.build());
           }
 
           private Result call(okhttp3.Request request) throws Exception {
             try (okhttp3.Response r = c.newCall(request).execute()) {
               String body = r.body() == null ? "" : r.body().string();
               okhttp3.Headers h = r.headers();
-              return new Result(r.code(), body, h::get);
+              return new Result(r.code(), body, h::get, h::values);
             }
           }
         };
@@ -254,15 +265,26 @@ class AdapterConformanceTest {
           }
 
           @Override
-          public Result post(URI uri, String body) throws Exception {
-            return unwrap(() -> c.post().uri(uri).body(body).exchange((req, res) -> of(res)));
+          public Result post(URI uri, String body, String... headers) throws Exception {
+            return unwrap(
+                () ->
+                    c.post()
+                        .uri(uri)
+                        .headers(
+                            h -> {
+                              for (int i = 0; i < headers.length; i += 2) {
+                                h.add(headers[i], headers[i + 1]);
+                              }
+                            })
+                        .body(body)
+                        .exchange((req, res) -> of(res)));
           }
 
           private Result of(org.springframework.http.client.ClientHttpResponse res)
               throws IOException {
             String body = new String(res.getBody().readAllBytes(), StandardCharsets.UTF_8);
             org.springframework.http.HttpHeaders h = res.getHeaders();
-            return new Result(res.getStatusCode().value(), body, h::getFirst);
+            return new Result(res.getStatusCode().value(), body, h::getFirst, n -> h.getOrEmpty(n));
           }
 
           private Result unwrap(java.util.concurrent.Callable<Result> call) throws Exception {
@@ -290,36 +312,42 @@ class AdapterConformanceTest {
           }
 
           @Override
-          public Result post(URI uri, String body) throws Exception {
+          public Result post(URI uri, String body, String... headers) throws Exception {
             org.apache.hc.client5.http.classic.methods.HttpPost post =
                 new org.apache.hc.client5.http.classic.methods.HttpPost(uri);
             post.setEntity(new org.apache.hc.core5.http.io.entity.StringEntity(body));
+            for (int i = 0; i < headers.length; i += 2) {
+              post.addHeader(headers[i], headers[i + 1]);
+            }
             return call(post);
           }
 
           private Result call(org.apache.hc.core5.http.ClassicHttpRequest request)
               throws IOException {
-            return c.execute(
-                request,
-                r -> {
-                  String body =
-                      r.getEntity() == null
-                          ? ""
-                          : org.apache.hc.core5.http.io.entity.EntityUtils.toString(
-                              r.getEntity(), StandardCharsets.UTF_8);
-                  java.util.Map<String, String> h =
-                      new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
-                  for (org.apache.hc.core5.http.Header header : r.getHeaders()) {
-                    h.putIfAbsent(header.getName(), header.getValue());
-                  }
-                  return new Result(r.getCode(), body, h::get);
-                });
+            return c.execute(request, AdapterConformanceTest::apacheResult);
           }
         };
       }
     };
 
     abstract TestClient client(Upstream upstream);
+  }
+
+  private static Result apacheResult(org.apache.hc.core5.http.ClassicHttpResponse r)
+      throws IOException, org.apache.hc.core5.http.ParseException {
+    String body =
+        r.getEntity() == null
+            ? ""
+            : org.apache.hc.core5.http.io.entity.EntityUtils.toString(
+                r.getEntity(), StandardCharsets.UTF_8);
+    return new Result(
+        r.getCode(),
+        body,
+        n -> r.getFirstHeader(n) == null ? null : r.getFirstHeader(n).getValue(),
+        n ->
+            java.util.Arrays.stream(r.getHeaders(n))
+                .map(org.apache.hc.core5.http.Header::getValue)
+                .toList());
   }
 
   private TestClient client(Adapter adapter, UpstreamPolicy.Builder policy) {
@@ -360,6 +388,27 @@ class AdapterConformanceTest {
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.body()).isEqualTo("hello");
     assertThat(r.header().apply("ETag")).isEqualTo("\"1\"");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void repeatedResponseHeadersReachTheCallerInOrder(Adapter adapter) throws Exception {
+    script.add(reply(200, "hello", "Link: <a>", "X-Trace: t", "link: <b>"));
+    Result r = client(adapter, UpstreamPolicy.builder("up")).get(uri());
+    assertThat(r.headerValues().apply("Link")).containsExactly("<a>", "<b>");
+    assertThat(r.header().apply("x-trace")).isEqualTo("t");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void postWithAnIdempotencyKeyIsRetriedWhenThePolicyAllows(Adapter adapter) throws Exception {
+    script.add(reply(503, "busy"));
+    script.add(reply(200, "ordered"));
+    TestClient c = client(adapter, UpstreamPolicy.builder("up").retryWithIdempotencyKey(true));
+    Result r = c.post(uri(), "order", "idempotency-key", "k-1"); // any case
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo("ordered");
+    assertThat(requests).hasValue(2);
   }
 
   @ParameterizedTest
@@ -743,6 +792,45 @@ class AdapterConformanceTest {
               new org.apache.hc.client5.http.classic.methods.HttpGet(uri()),
               r -> org.apache.hc.core5.http.io.entity.EntityUtils.toString(r.getEntity()));
       assertThat(body).isEqualTo("hello and more");
+    }
+  }
+
+  @Test
+  void apacheRelativeRequestToAnExplicitHostIsKeptAndServedStale() throws Exception {
+    script.add(reply(200, "catalogue"));
+    Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
+    org.apache.hc.core5.http.HttpHost host =
+        new org.apache.hc.core5.http.HttpHost("http", "127.0.0.1", listener.getLocalPort());
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
+        org.apache.hc.client5.http.impl.classic.HttpClients.custom()
+            .addExecInterceptorFirst("gatewarden", new ApacheExecHandler(up))
+            .disableAutomaticRetries()
+            .build()) {
+      assertThat(
+              c.execute(
+                      host,
+                      new org.apache.hc.client5.http.classic.methods.HttpGet("/item?page=1"),
+                      AdapterConformanceTest::apacheResult)
+                  .body())
+          .isEqualTo("catalogue");
+      synchronized (script) {
+        script.clear();
+        script.add("RESET");
+      }
+      assertThatThrownBy( // another query: no copy
+              () ->
+                  c.execute(
+                      host,
+                      new org.apache.hc.client5.http.classic.methods.HttpGet("/item?page=2"),
+                      AdapterConformanceTest::apacheResult))
+          .isInstanceOf(UpstreamException.class);
+      Result stale =
+          c.execute(
+              host,
+              new org.apache.hc.client5.http.classic.methods.HttpGet("/item?page=1"),
+              AdapterConformanceTest::apacheResult);
+      assertThat(stale.body()).isEqualTo("catalogue");
+      assertThat(stale.header().apply("Cache-Status")).startsWith("Gatewarden;");
     }
   }
 
