@@ -59,6 +59,15 @@ public final class StaleCache {
   private final long maximumEntryBytes;
   private final long refreshNanos;
 
+  /**
+   * The copy stored last (if it has no {@code Vary}), so that {@link #hasRecentCopy}, asked for
+   * every good response, answers without building a key or reading Caffeine while one address is
+   * busy: that read was a measurable part of an outbound call. It can only make the store keep a
+   * copy it would have kept anyway, or, for a copy evicted within the last refresh interval, wait
+   * out that interval before storing it again; {@link #invalidate} forgets it.
+   */
+  private volatile LastStored lastStored;
+
   private StaleCache(Builder builder) {
     this.ticker = builder.ticker;
     this.maximumEntryBytes = builder.maximumEntryBytes;
@@ -156,7 +165,9 @@ public final class StaleCache {
             response,
             cc.freshnessSeconds(),
             Cacheability.windowNanos(cc, policy));
-    cache.asMap().compute(key(request), (k, old) -> Variants.with(old, variant, ticker.read()));
+    UriKey key = key(request);
+    cache.asMap().compute(key, (k, old) -> Variants.with(old, variant, ticker.read()));
+    lastStored = varyNames.isEmpty() ? new LastStored(key, response.storedAtNanos()) : null;
     return StoreDecision.STORED;
   }
 
@@ -168,6 +179,10 @@ public final class StaleCache {
   public boolean hasRecentCopy(CacheRequest request) {
     if (refreshNanos <= 0) {
       return false;
+    }
+    LastStored last = lastStored;
+    if (last != null && last.key.isFor(request) && ticker.read() - last.atNanos < refreshNanos) {
+      return true;
     }
     // A quiet read: not a lookup for serving, so it records no statistics and does not count as
     // an access for eviction (nor queue one, which would wake Caffeine's maintenance thread every
@@ -206,6 +221,7 @@ public final class StaleCache {
    * Removes every stored variant of the request's URI (called after a successful unsafe method).
    */
   public void invalidate(CacheRequest request) {
+    lastStored = null;
     cache.invalidate(key(request));
   }
 
@@ -240,8 +256,18 @@ public final class StaleCache {
         host == null ? "" : host.toLowerCase(Locale.ROOT), request.path(), request.query());
   }
 
+  /** The key and time of the copy stored last. */
+  private record LastStored(UriKey key, long atNanos) {}
+
   /** One Caffeine entry per URI: the host (lower case), raw path and raw query. */
   private record UriKey(String host, String path, String query) {
+    /** Whether this is the request's key, without building it. */
+    boolean isFor(CacheRequest request) {
+      return path.equals(request.path())
+          && Objects.equals(query, request.query())
+          && host.equalsIgnoreCase(Objects.requireNonNullElse(request.host(), ""));
+    }
+
     int weight() {
       return 64 + 2 * (host.length() + path.length() + (query == null ? 0 : query.length()));
     }

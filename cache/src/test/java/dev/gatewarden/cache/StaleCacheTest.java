@@ -580,6 +580,40 @@ class StaleCacheTest {
   }
 
   @Test
+  void theRecentCopyCheckMatchesTheWholeAddressAndForgetsAnInvalidatedCopy() {
+    StaleCache busy = StaleCache.builder().ticker(ticker).build();
+    TestRequest r = new TestRequest("GET", "/p", "a=1").host("Shop.example");
+    assertThat(store(busy, r, "v1", policy)).isEqualTo(StoreDecision.STORED);
+    assertThat(busy.hasRecentCopy(new TestRequest("GET", "/p", "a=1").host("shop.EXAMPLE")))
+        .isTrue();
+    assertThat(busy.hasRecentCopy(new TestRequest("GET", "/p", "a=2").host("shop.example")))
+        .isFalse();
+    assertThat(busy.hasRecentCopy(TestRequest.get("/p").host("shop.example"))).isFalse();
+    assertThat(busy.hasRecentCopy(new TestRequest("GET", "/q", "a=1").host("shop.example")))
+        .isFalse();
+    assertThat(busy.hasRecentCopy(new TestRequest("GET", "/p", "a=1").host("other.example")))
+        .isFalse();
+    busy.invalidate(new TestRequest("GET", "/p", "a=1").method("POST").host("shop.example"));
+    assertThat(busy.hasRecentCopy(r)).isFalse();
+    assertThat(store(busy, r, "v2", policy))
+        .as("an invalidated copy is stored again at once")
+        .isEqualTo(StoreDecision.STORED);
+  }
+
+  @Test
+  void theRecentCopyCheckNeverTakesOneVariantForAnother() {
+    StaleCache busy = StaleCache.builder().ticker(ticker).build();
+    TestRequest en = TestRequest.get("/v").header("Accept-Language", "en");
+    TestRequest de = TestRequest.get("/v").header("Accept-Language", "de");
+    assertThat(store(busy, en, "hello", policy, "Vary", "Accept-Language"))
+        .isEqualTo(StoreDecision.STORED);
+    assertThat(busy.hasRecentCopy(en)).isTrue();
+    assertThat(busy.hasRecentCopy(de)).isFalse();
+    assertThat(store(busy, de, "hallo", policy, "Vary", "Accept-Language"))
+        .isEqualTo(StoreDecision.STORED);
+  }
+
+  @Test
   void newGoodResponseReplacesItsVariant() throws Exception {
     TestRequest r = TestRequest.get("/p");
     store(r, "v1");
