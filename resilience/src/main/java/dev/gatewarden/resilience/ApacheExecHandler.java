@@ -71,13 +71,21 @@ public final class ApacheExecHandler implements ExecChainHandler {
     ClientRequest neutral =
         ClientRequest.wrap(request.getMethod(), target(request, scope), view(headers), body);
     RequestConfig original = scope.clientContext.getRequestConfigOrDefault();
+    int[] attempts = {0};
     ClientResponse response;
     try {
       response =
           upstream.execute(
               neutral,
-              (r, timeout) ->
-                  attempt(request, headers, body, type, scope, chain, original, timeout));
+              (r, timeout) -> {
+                // Apache's protocol stage adds headers to the request it is given (Content-Length,
+                // Host, …) and refuses one that already has them: a retry starts from the
+                // caller's headers again.
+                if (attempts[0]++ > 0) {
+                  request.setHeaders(headers);
+                }
+                return attempt(request, body, type, scope, chain, original, timeout);
+              });
     } finally {
       scope.clientContext.setRequestConfig(original);
     }
@@ -154,7 +162,6 @@ public final class ApacheExecHandler implements ExecChainHandler {
 
   private ClientResponse attempt(
       ClassicHttpRequest request,
-      Header[] headers,
       byte[] body,
       ContentType type,
       ExecChain.Scope scope,
@@ -163,9 +170,6 @@ public final class ApacheExecHandler implements ExecChainHandler {
       Duration timeout)
       throws IOException {
     scope.clientContext.setRequestConfig(timed(original, Math.max(1, timeout.toMillis())));
-    // Apache's protocol stage adds headers to the request it is given (Content-Length, Host, …)
-    // and refuses one that already has them: every attempt starts from the caller's headers.
-    request.setHeaders(headers);
     if (body != null) {
       request.setEntity(new ByteArrayEntity(body, type));
     }
