@@ -62,9 +62,10 @@ public final class StaleCache {
   /**
    * The copy stored last (if it has no {@code Vary}), so that {@link #hasRecentCopy}, asked for
    * every good response, answers without building a key or reading Caffeine while one address is
-   * busy: that read was a measurable part of an outbound call. It can only make the store keep a
-   * copy it would have kept anyway, or, for a copy evicted within the last refresh interval, wait
-   * out that interval before storing it again; {@link #invalidate} forgets it.
+   * busy: that read was a measurable part of an outbound call. It only ever makes the store keep a
+   * copy it already has (it is never read to serve one); it holds for the refresh interval or the
+   * copy's stale window, whichever is shorter, and {@link #invalidate} forgets it. A copy that
+   * Caffeine evicts for room within that interval is stored again only once it has passed.
    */
   private volatile LastStored lastStored;
 
@@ -165,9 +166,18 @@ public final class StaleCache {
             response,
             cc.freshnessSeconds(),
             Cacheability.windowNanos(cc, policy));
-    UriKey key = key(request);
-    cache.asMap().compute(key, (k, old) -> Variants.with(old, variant, ticker.read()));
-    lastStored = varyNames.isEmpty() ? new LastStored(key, response.storedAtNanos()) : null;
+    LastStored stored =
+        varyNames.isEmpty()
+            ? new LastStored(key(request), response.storedAtNanos(), variant.windowNanos)
+            : null;
+    cache
+        .asMap()
+        .compute(
+            key(request),
+            (k, old) -> {
+              lastStored = stored; // under the entry's lock, so ordered with invalidate's
+              return Variants.with(old, variant, ticker.read());
+            });
     return StoreDecision.STORED;
   }
 
@@ -181,7 +191,9 @@ public final class StaleCache {
       return false;
     }
     LastStored last = lastStored;
-    if (last != null && last.key.isFor(request) && ticker.read() - last.atNanos < refreshNanos) {
+    if (last != null
+        && last.key.isFor(request)
+        && ticker.read() - last.atNanos < Math.min(refreshNanos, last.windowNanos)) {
       return true;
     }
     // A quiet read: not a lookup for serving, so it records no statistics and does not count as
@@ -221,8 +233,14 @@ public final class StaleCache {
    * Removes every stored variant of the request's URI (called after a successful unsafe method).
    */
   public void invalidate(CacheRequest request) {
-    lastStored = null;
-    cache.invalidate(key(request));
+    cache
+        .asMap()
+        .compute(
+            key(request),
+            (k, old) -> {
+              lastStored = null; // under the entry's lock: a racing store cannot bring it back
+              return null;
+            });
   }
 
   /** The number of URIs with stored copies (approximate, as Caffeine's estimate). */
@@ -256,8 +274,8 @@ public final class StaleCache {
         host == null ? "" : host.toLowerCase(Locale.ROOT), request.path(), request.query());
   }
 
-  /** The key and time of the copy stored last. */
-  private record LastStored(UriKey key, long atNanos) {}
+  /** The key, time and stale window of the copy stored last. */
+  private record LastStored(UriKey key, long atNanos, long windowNanos) {}
 
   /** One Caffeine entry per URI: the host (lower case), raw path and raw query. */
   private record UriKey(String host, String path, String query) {

@@ -601,6 +601,20 @@ class StaleCacheTest {
   }
 
   @Test
+  void theRecentCopyCheckEndsWithTheCopysStaleWindow() {
+    StaleCache busy =
+        StaleCache.builder().ticker(ticker).refreshInterval(Duration.ofSeconds(10)).build();
+    TestRequest r = TestRequest.get("/short");
+    assertThat(store(busy, r, "v1", policy, "Cache-Control", "stale-if-error=2"))
+        .isEqualTo(StoreDecision.STORED);
+    assertThat(busy.hasRecentCopy(r)).isTrue();
+    ticker.advance(Duration.ofSeconds(3)); // the copy's window is over, the interval is not
+    assertThat(busy.hasRecentCopy(r)).isFalse();
+    assertThat(store(busy, r, "v2", policy, "Cache-Control", "stale-if-error=2"))
+        .isEqualTo(StoreDecision.STORED);
+  }
+
+  @Test
   void theRecentCopyCheckNeverTakesOneVariantForAnother() {
     StaleCache busy = StaleCache.builder().ticker(ticker).build();
     TestRequest en = TestRequest.get("/v").header("Accept-Language", "en");

@@ -104,44 +104,37 @@ public final class ApacheExecHandler implements ExecChainHandler {
    * The request's scheme, host, port, path and query as Apache holds them (its {@code getUri()}
    * parses a URI, which is made only if something asks for it).
    */
-  private static ClientRequest.Target target(ClassicHttpRequest request, ExecChain.Scope scope) {
+  private static ClientRequest.Target target(ClassicHttpRequest request, ExecChain.Scope scope)
+      throws HttpException {
     String path = request.getPath();
-    if (path == null || !path.startsWith("/")) {
+    if (path == null || path.isEmpty()) {
+      path = "/";
+    }
+    if (!path.startsWith("/") && !"*".equals(path)) {
+      // the absolute form: the whole address is in the request target
       try {
-        return ClientRequest.Target.of(request.getUri()); // absolute form or none: let Apache say
+        URI absolute = new URI(path);
+        if (absolute.isAbsolute() && absolute.getRawAuthority() != null) {
+          return ClientRequest.Target.of(absolute);
+        }
       } catch (URISyntaxException e) {
-        path = "/";
+        // refused below
       }
+      throw new HttpException("invalid request target: " + LogText.clean(path));
     }
     String scheme = request.getScheme();
-    String host;
-    int port;
     URIAuthority authority = request.getAuthority();
     if (authority != null) {
-      host = authority.getHostName();
-      port = authority.getPort();
-    } else { // a relative request executed against an explicit target host
-      HttpHost target = scope.route.getTargetHost();
-      host = target.getHostName();
-      port = target.getPort();
-      scheme = scheme == null ? target.getSchemeName() : scheme;
+      return ClientRequest.Target.of(scheme, authority.getHostName(), authority.getPort(), path);
     }
-    int q = path.indexOf('?');
-    String rawPath = q < 0 ? path : path.substring(0, q);
-    String rawQuery = q < 0 ? null : path.substring(q + 1);
-    String s = scheme;
-    return new ClientRequest.Target(
-        scheme, host, port, rawPath, rawQuery, () -> uriOf(request, s, host, port));
-  }
-
-  /** The request's URI, or its origin alone when its path is not a valid URI's. */
-  private static URI uriOf(ClassicHttpRequest request, String scheme, String host, int port) {
-    try {
-      return request.getUri();
-    } catch (URISyntaxException e) {
-      return URI.create(
-          (scheme == null ? "http" : scheme) + "://" + host + (port < 0 ? "" : ":" + port) + "/");
-    }
+    // a request without an authority (HttpClient 5.5 sets one from the target host before the
+    // exec chain; older versions and direct callers may not): the route's target host
+    HttpHost target = scope.route.getTargetHost();
+    return ClientRequest.Target.of(
+        scheme == null ? target.getSchemeName() : scheme,
+        target.getHostName(),
+        target.getPort(),
+        path);
   }
 
   private ContentType contentType(ClientResponse response) {
@@ -209,11 +202,36 @@ public final class ApacheExecHandler implements ExecChainHandler {
           scope.execRuntime.discardEndpoint();
           throw TransportException.bodyFailed(e, watchdog.disarm(), timeout);
         }
-        return ClientResponse.wrap(response.getCode(), view(response.getHeaders()), bytes);
+        ClientResponse neutral =
+            ClientResponse.wrap(response.getCode(), view(response.getHeaders()), bytes);
+        return sentOwnCredentials(request, scope) ? neutral.asPersonal() : neutral;
       }
     } finally {
       watchdog.disarm();
     }
+  }
+
+  /**
+   * Whether the client sent cookies or credentials of its own: its protocol stage adds them (from
+   * the cookie store, the credentials provider) to the request below this handler, so the response
+   * may be one user's. The request shows what was added unless a proxy made Apache copy it; the
+   * cookie store and the authentication state cover that case.
+   */
+  private static boolean sentOwnCredentials(ClassicHttpRequest sent, ExecChain.Scope scope) {
+    if (sent.containsHeader("Cookie") || sent.containsHeader("Authorization")) {
+      return true; // a caller's own are refused by the request rules anyway
+    }
+    org.apache.hc.client5.http.cookie.CookieStore cookies = scope.clientContext.getCookieStore();
+    if (cookies != null && !cookies.getCookies().isEmpty()) {
+      return true;
+    }
+    for (org.apache.hc.client5.http.auth.AuthExchange exchange :
+        scope.clientContext.getAuthExchanges().values()) {
+      if (exchange.getAuthScheme() != null) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

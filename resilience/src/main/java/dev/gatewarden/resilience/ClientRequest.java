@@ -1,6 +1,7 @@
 package dev.gatewarden.resilience;
 
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
@@ -148,8 +149,8 @@ public final class ClientRequest {
         java.util.function.Supplier<URI> source) {
       this.scheme = scheme == null ? null : scheme.toLowerCase(Locale.ROOT);
       this.host =
-          host != null && host.indexOf(':') >= 0 && !host.startsWith("[") // IPv6
-              ? "[" + host + "]"
+          host != null && host.indexOf(':') != host.lastIndexOf(':') && !host.startsWith("[")
+              ? "[" + host + "]" // an IPv6 address (two colons at least), as URI writes it
               : host;
       this.port = port;
       this.rawPath = rawPath == null || rawPath.isEmpty() ? "/" : rawPath;
@@ -158,25 +159,71 @@ public final class ClientRequest {
     }
 
     static Target of(URI uri) {
-      Target t =
-          new Target(
-              uri.getScheme(),
-              uri.getHost(),
-              uri.getPort(),
-              uri.getRawPath(),
-              uri.getRawQuery(),
-              () -> uri);
+      String host = uri.getHost();
+      int port = uri.getPort();
+      String authority = uri.getRawAuthority();
+      if (host == null && authority != null) {
+        // a registry-based authority, which URI does not split into host and port (a host name
+        // with '_', say): keep it whole (without user info) so that two such hosts never share
+        // a key
+        host = authority.substring(authority.lastIndexOf('@') + 1);
+        port = -1;
+      }
+      Target t = new Target(uri.getScheme(), host, port, uri.getRawPath(), uri.getRawQuery(), null);
       t.uri = uri;
       return t;
+    }
+
+    /**
+     * A target from parts a client holds as text; {@code pathAndQuery} is the request target in
+     * origin form ({@code /path?query}). Its URI is made from the same parts when asked for (or,
+     * should they not form a valid URI, the origin's).
+     */
+    static Target of(String scheme, String host, int port, String pathAndQuery) {
+      int q = pathAndQuery.indexOf('?');
+      String rawPath = q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
+      String rawQuery = q < 0 ? null : pathAndQuery.substring(q + 1);
+      return new Target(scheme, host, port, rawPath, rawQuery, null);
     }
 
     URI uri() {
       URI u = uri;
       if (u == null) {
-        u = source.get();
+        u = source != null ? source.get() : fromParts();
         uri = u;
       }
       return u;
+    }
+
+    private URI fromParts() {
+      String origin = (scheme == null ? "http" : scheme) + "://" + (host == null ? "" : host);
+      origin += port < 0 ? "" : ":" + port;
+      try {
+        return new URI(origin + rawPath + (rawQuery == null ? "" : "?" + rawQuery));
+      } catch (URISyntaxException e) {
+        try {
+          return new URI(origin + "/");
+        } catch (URISyntaxException stillNot) {
+          return URI.create("http://invalid/");
+        }
+      }
+    }
+
+    /**
+     * The address for a log line: scheme, host, port and path, without query (which may carry
+     * tokens), cleaned of control characters. Made from the parts, so it never needs a URI.
+     */
+    String logAddress() {
+      return LogText.clean(
+          (scheme == null ? "" : scheme + "://")
+              + (host == null ? "" : host)
+              + (port < 0 ? "" : ":" + port)
+              + rawPath);
+    }
+
+    /** Whether the target names a host: without one, no stale copy is kept or served. */
+    boolean hasHost() {
+      return host != null && !host.isEmpty();
     }
 
     /**

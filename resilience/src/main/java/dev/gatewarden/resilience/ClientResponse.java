@@ -14,11 +14,14 @@ public final class ClientResponse {
   private final int status;
   private final Map<String, List<String>> headers;
   private final byte[] body;
+  private final boolean personal;
 
-  private ClientResponse(int status, Map<String, List<String>> headers, byte[] body) {
+  private ClientResponse(
+      int status, Map<String, List<String>> headers, byte[] body, boolean personal) {
     this.status = status;
     this.headers = headers;
     this.body = body;
+    this.personal = personal;
   }
 
   /** A response; takes ownership of {@code body} (callers must not change it afterwards). */
@@ -31,7 +34,7 @@ public final class ClientResponse {
           }
         });
     return new ClientResponse(
-        status, Collections.unmodifiableMap(h), body == null ? new byte[0] : body);
+        status, Collections.unmodifiableMap(h), body == null ? new byte[0] : body, false);
   }
 
   /**
@@ -40,7 +43,21 @@ public final class ClientResponse {
    * is owned from now on.
    */
   static ClientResponse wrap(int status, Map<String, List<String>> headers, byte[] body) {
-    return new ClientResponse(status, headers, body == null ? new byte[0] : body);
+    return new ClientResponse(status, headers, body == null ? new byte[0] : body, false);
+  }
+
+  /**
+   * This response marked as answering credentials or cookies that the client added below the
+   * adapter (a cookie jar or store, an authenticator), which the request the engine saw did not
+   * carry: it may be one user's, so it is never kept as a stale copy.
+   */
+  ClientResponse asPersonal() {
+    return personal ? this : new ClientResponse(status, headers, body, true);
+  }
+
+  /** Whether the client sent credentials or cookies of its own for it; see {@link #asPersonal}. */
+  boolean isPersonal() {
+    return personal;
   }
 
   public int status() {
@@ -78,7 +95,7 @@ public final class ClientResponse {
     Map<String, List<String>> h = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
     h.putAll(headers);
     extra.forEach((k, v) -> h.put(k, List.of(v)));
-    return new ClientResponse(status, Collections.unmodifiableMap(h), body);
+    return new ClientResponse(status, Collections.unmodifiableMap(h), body, personal);
   }
 
   @Override

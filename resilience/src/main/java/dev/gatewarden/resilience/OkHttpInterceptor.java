@@ -64,7 +64,7 @@ public final class OkHttpInterceptor implements Interceptor {
                 url.port(),
                 url.encodedPath(),
                 url.encodedQuery(),
-                () -> uri(url)),
+                () -> uri(url)), // never throws: HttpUrl.uri() is the fallback
             view(request.headers()),
             body);
     byte[] requestBytes = body;
@@ -156,8 +156,26 @@ public final class OkHttpInterceptor implements Interceptor {
       } catch (IOException e) {
         throw TransportException.bodyFailed(e, false, timeout); // okio's deadline: a read timeout
       }
-      return ClientResponse.wrap(response.code(), view(response.headers()), bytes);
+      ClientResponse neutral =
+          ClientResponse.wrap(response.code(), view(response.headers()), bytes);
+      return sentOwnCredentials(request, response.networkResponse())
+          ? neutral.asPersonal()
+          : neutral;
     } // a malformed status line or headers (ProtocolException): the engine's INVALID_RESPONSE
+  }
+
+  /**
+   * Whether the request that reached the network carried a cookie or credentials that the caller's
+   * did not: OkHttp's cookie jar and authenticator add them below application interceptors, so the
+   * response may be one user's.
+   */
+  private static boolean sentOwnCredentials(Request asked, Response network) {
+    if (network == null) {
+      return false;
+    }
+    Request sent = network.request();
+    return (sent.header("Cookie") != null && asked.header("Cookie") == null)
+        || (sent.header("Authorization") != null && asked.header("Authorization") == null);
   }
 
   /** OkHttp's headers (immutable) as a map. */

@@ -12,6 +12,7 @@ import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -157,7 +158,27 @@ public final class ResilientHttpClient extends HttpClient {
     } finally {
       watchdog.disarm(); // on every path, unchecked exceptions included
     }
-    return ClientResponse.wrap(response.statusCode(), view(response.headers()), response.body());
+    ClientResponse neutral =
+        ClientResponse.wrap(response.statusCode(), view(response.headers()), response.body());
+    return sentOwnCredentials(r) ? neutral.asPersonal() : neutral;
+  }
+
+  /**
+   * Whether the client may have sent cookies or credentials of its own: its cookie handler holds
+   * cookies for the address, or it has an authenticator (whose credentials the JDK also sends
+   * unasked once a challenge succeeded). Those are added below this wrapper, so the response may be
+   * one user's.
+   */
+  private boolean sentOwnCredentials(ClientRequest r) throws IOException {
+    if (delegate.authenticator().isPresent()) {
+      return true;
+    }
+    Optional<java.net.CookieHandler> cookies = delegate.cookieHandler();
+    if (cookies.isEmpty()) {
+      return false;
+    }
+    List<String> sent = cookies.get().get(r.uri(), Map.of()).get("Cookie");
+    return sent != null && !sent.isEmpty();
   }
 
   private static ClientRequest toNeutral(HttpRequest request) throws IOException {

@@ -353,7 +353,11 @@ public final class Upstream {
   // ---- stale copies -----------------------------------------------------------------------------
 
   private void storeIfAllowed(ClientRequest request, ClientResponse response) {
-    if (stale == null || response.status() != 200 || !"GET".equals(request.method())) {
+    if (stale == null
+        || response.status() != 200
+        || !"GET".equals(request.method())
+        || !request.target().hasHost()
+        || response.isPersonal()) {
       return;
     }
     byte[] body = response.bodyUnsafe();
@@ -368,7 +372,7 @@ public final class Upstream {
   }
 
   private Optional<ClientResponse> staleCopy(ClientRequest request, int failedStatus) {
-    if (stale == null) {
+    if (stale == null || !request.target().hasHost()) {
       return Optional.empty();
     }
     Optional<StaleCopy> copy = stale.lookup(new OutboundCacheRequest(request), policy.stale);
@@ -446,7 +450,7 @@ public final class Upstream {
         "gatewarden upstream incident: {} {} upstream={} cause={} answered={} attempts={}"
             + " elapsed_ms={} detail=\"{}\" remedy=\"{}\"",
         call.request.method(),
-        LogText.address(call.request.uri()),
+        call.request.target().logAddress(),
         policy.name,
         cause.tag(),
         answered,

@@ -43,6 +43,10 @@ class AdapterConformanceTest {
   private final AtomicInteger connections = new AtomicInteger();
   private final CountDownLatch release = new CountDownLatch(1);
 
+  /** The head of every request received, in order. */
+  private final java.util.List<String> heads =
+      java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+
   @BeforeEach
   void start() throws IOException {
     listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
@@ -73,9 +77,11 @@ class AdapterConformanceTest {
       InputStream in = s.getInputStream();
       OutputStream out = s.getOutputStream();
       while (true) {
-        if (!readRequest(in)) {
+        String head = readRequest(in);
+        if (head == null) {
           return;
         }
+        heads.add(head);
         requests.incrementAndGet();
         String reply;
         synchronized (script) {
@@ -130,14 +136,14 @@ class AdapterConformanceTest {
     }
   }
 
-  /** Reads one request's head and its Content-Length body; false at end of stream. */
-  private static boolean readRequest(InputStream in) throws IOException {
+  /** Reads one request's head and its Content-Length body; the head, or null at end of stream. */
+  private static String readRequest(InputStream in) throws IOException {
     StringBuilder head = new StringBuilder();
     int state = 0;
     while (state < 4) {
       int b = in.read();
       if (b < 0) {
-        return false;
+        return null;
       }
       head.append((char) b);
       state =
@@ -150,7 +156,7 @@ class AdapterConformanceTest {
     if (m.find()) {
       in.readNBytes(Integer.parseInt(m.group(1)));
     }
-    return true;
+    return head.toString();
   }
 
   private static String reply(int status, String body, String... headers) {
@@ -409,6 +415,11 @@ class AdapterConformanceTest {
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.body()).isEqualTo("ordered");
     assertThat(requests).hasValue(2);
+    String retry = heads.get(1);
+    assertThat(retry).containsIgnoringCase("idempotency-key: k-1");
+    assertThat(retry.toLowerCase(java.util.Locale.ROOT).split("content-length:", -1))
+        .as("one Content-Length on the retry: %s", retry)
+        .hasSize(2);
   }
 
   @ParameterizedTest
@@ -832,6 +843,157 @@ class AdapterConformanceTest {
       assertThat(stale.body()).isEqualTo("catalogue");
       assertThat(stale.header().apply("Cache-Status")).startsWith("Gatewarden;");
     }
+  }
+
+  @Test
+  void apacheRequestTargetThatIsNoUriIsRefusedNotKeyedAsAnotherPage() throws Exception {
+    Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
+        org.apache.hc.client5.http.impl.classic.HttpClients.custom()
+            .addExecInterceptorFirst("gatewarden", new ApacheExecHandler(up))
+            .disableAutomaticRetries()
+            .build()) {
+      org.apache.hc.core5.http.message.BasicClassicHttpRequest invalid =
+          new org.apache.hc.core5.http.message.BasicClassicHttpRequest(
+              "GET", "http://127.0.0.1:" + listener.getLocalPort() + "/search?q={x}");
+      assertThatThrownBy(
+              () ->
+                  c.execute(
+                      new org.apache.hc.core5.http.HttpHost(
+                          "http", "127.0.0.1", listener.getLocalPort()),
+                      invalid,
+                      AdapterConformanceTest::apacheResult))
+          .hasStackTraceContaining("invalid request target");
+      assertThat(requests).hasValue(0);
+    }
+  }
+
+  /** A first call is answered and may be kept; then the upstream resets every connection. */
+  private void assertNotKeptAsAStaleCopy(TestClient c) throws Exception {
+    assertThat(c.get(uri()).body()).isEqualTo("mine");
+    synchronized (script) {
+      script.clear();
+      script.add("RESET");
+    }
+    assertThatThrownBy(() -> c.get(uri()))
+        .as("a response to the client's own cookies is one user's: never served to another")
+        .isInstanceOf(UpstreamException.class);
+  }
+
+  @Test
+  void okHttpResponseToACookieFromItsJarIsNotKept() throws Exception {
+    script.add(reply(200, "mine"));
+    okhttp3.CookieJar jar =
+        new okhttp3.CookieJar() {
+          @Override
+          public void saveFromResponse(okhttp3.HttpUrl url, java.util.List<okhttp3.Cookie> c) {}
+
+          @Override
+          public java.util.List<okhttp3.Cookie> loadForRequest(okhttp3.HttpUrl url) {
+            return java.util.List.of(
+                new okhttp3.Cookie.Builder()
+                    .name("session")
+                    .value("alice")
+                    .domain(url.host())
+                    .build());
+          }
+        };
+    okhttp3.OkHttpClient client =
+        new okhttp3.OkHttpClient.Builder()
+            .addInterceptor(
+                new OkHttpInterceptor(upstream(UpstreamPolicy.builder("up"), System::nanoTime)))
+            .cookieJar(jar)
+            .retryOnConnectionFailure(false)
+            .build();
+    TestClient c =
+        new TestClient() {
+          @Override
+          public Result get(URI uri) throws Exception {
+            try (okhttp3.Response r =
+                client
+                    .newCall(new okhttp3.Request.Builder().url(uri.toString()).build())
+                    .execute()) {
+              return new Result(r.code(), r.body().string(), r::header, r::headers);
+            }
+          }
+
+          @Override
+          public Result post(URI uri, String body, String... headers) {
+            throw new UnsupportedOperationException();
+          }
+        };
+    assertNotKeptAsAStaleCopy(c);
+    assertThat(heads.get(0)).contains("Cookie: session=alice");
+  }
+
+  @Test
+  void apacheResponseWhileItsCookieStoreHoldsCookiesIsNotKept() throws Exception {
+    script.add(reply(200, "mine"));
+    org.apache.hc.client5.http.cookie.BasicCookieStore store =
+        new org.apache.hc.client5.http.cookie.BasicCookieStore();
+    org.apache.hc.client5.http.impl.cookie.BasicClientCookie cookie =
+        new org.apache.hc.client5.http.impl.cookie.BasicClientCookie("session", "alice");
+    cookie.setDomain("127.0.0.1");
+    cookie.setPath("/");
+    store.addCookie(cookie);
+    org.apache.hc.client5.http.impl.classic.CloseableHttpClient client =
+        org.apache.hc.client5.http.impl.classic.HttpClients.custom()
+            .addExecInterceptorFirst(
+                "gatewarden",
+                new ApacheExecHandler(upstream(UpstreamPolicy.builder("up"), System::nanoTime)))
+            .setDefaultCookieStore(store)
+            .disableAutomaticRetries()
+            .build();
+    try (client) {
+      assertNotKeptAsAStaleCopy(
+          new TestClient() {
+            @Override
+            public Result get(URI uri) throws Exception {
+              return client.execute(
+                  new org.apache.hc.client5.http.classic.methods.HttpGet(uri),
+                  AdapterConformanceTest::apacheResult);
+            }
+
+            @Override
+            public Result post(URI uri, String body, String... headers) {
+              throw new UnsupportedOperationException();
+            }
+          });
+    }
+  }
+
+  @Test
+  void jdkResponseToACookieFromItsHandlerIsNotKept() throws Exception {
+    script.add(reply(200, "mine"));
+    java.net.CookieManager jar = new java.net.CookieManager(null, java.net.CookiePolicy.ACCEPT_ALL);
+    java.net.HttpCookie cookie = new java.net.HttpCookie("session", "alice");
+    cookie.setPath("/");
+    cookie.setVersion(0);
+    jar.getCookieStore().add(uri(), cookie);
+    HttpClient client =
+        ResilientHttpClient.wrap(
+            HttpClient.newBuilder().cookieHandler(jar).build(),
+            upstream(UpstreamPolicy.builder("up"), System::nanoTime));
+    assertNotKeptAsAStaleCopy(
+        new TestClient() {
+          @Override
+          public Result get(URI uri) throws Exception {
+            HttpResponse<String> r =
+                client.send(
+                    HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+            return new Result(
+                r.statusCode(),
+                r.body(),
+                n -> r.headers().firstValue(n).orElse(null),
+                n -> r.headers().allValues(n));
+          }
+
+          @Override
+          public Result post(URI uri, String body, String... headers) {
+            throw new UnsupportedOperationException();
+          }
+        });
+    assertThat(heads.get(0)).contains("Cookie: session=alice");
   }
 
   @Test

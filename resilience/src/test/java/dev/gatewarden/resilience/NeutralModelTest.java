@@ -111,6 +111,23 @@ class NeutralModelTest {
         .isEqualTo(ClientRequest.Target.of(URI.create("http://[::1]:8080/")).authorityKey())
         .isEqualTo("[::1]:8080");
     assertThat(ClientRequest.Target.of(URI.create("http://h")).rawPath).isEqualTo("/");
+    // an authority URI cannot split is kept whole, without user info
+    ClientRequest.Target registry = ClientRequest.Target.of(URI.create("http://u:p@svc_a:8080/x"));
+    assertThat(registry.authorityKey()).isEqualTo("svc_a:8080");
+    assertThat(registry.hasHost()).isTrue();
+    assertThat(ClientRequest.Target.of(URI.create("file:///tmp/x")).hasHost()).isFalse();
+  }
+
+  @Test
+  void targetFromPartsSplitsTheQueryAndMakesAUriOrAtLeastTheOrigin() {
+    ClientRequest.Target t = ClientRequest.Target.of("http", "::1", 8080, "/a/b?x=1&y=2");
+    assertThat(t.rawPath).isEqualTo("/a/b");
+    assertThat(t.rawQuery).isEqualTo("x=1&y=2");
+    assertThat(t.uri()).isEqualTo(URI.create("http://[::1]:8080/a/b?x=1&y=2"));
+    assertThat(t.logAddress()).isEqualTo("http://[::1]:8080/a/b");
+    ClientRequest.Target bad = ClientRequest.Target.of("http", "h", -1, "/q={x}\n");
+    assertThat(bad.uri()).isEqualTo(URI.create("http://h/"));
+    assertThat(bad.logAddress()).doesNotContain("\n");
   }
 
   private static ClientRequest.Target target(String scheme, String host, int port) {

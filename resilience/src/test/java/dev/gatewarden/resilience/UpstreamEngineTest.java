@@ -269,6 +269,34 @@ class UpstreamEngineTest {
   }
 
   @Test
+  void hostsThatUriCannotParseNeverShareACopy() throws Exception {
+    // java.net.URI gives no host for a registry-based authority ('_' in a service name)
+    URI a = URI.create("http://svc_a:8080/item/1");
+    URI b = URI.create("http://svc_b:8080/item/1");
+    assertThat(a.getHost()).isNull();
+    script.add(status(200));
+    Upstream up = upstream(UpstreamPolicy.builder("inv"));
+    up.execute(ClientRequest.get(a), transport);
+    script.clear();
+    script.add(new ConnectException("Connection refused"));
+    assertThatThrownBy(() -> up.execute(ClientRequest.get(b), transport))
+        .isInstanceOf(UpstreamException.class);
+    assertThat(up.execute(ClientRequest.get(a), transport).header("Cache-Status"))
+        .startsWith("Gatewarden;");
+  }
+
+  @Test
+  void aResponseToTheClientsOwnCookiesOrCredentialsIsNeverKept() throws Exception {
+    script.add(status(200).asPersonal());
+    Upstream up = upstream(UpstreamPolicy.builder("inv"));
+    assertThat(up.execute(ClientRequest.get(ITEM), transport).status()).isEqualTo(200);
+    script.clear();
+    script.add(new ConnectException("Connection refused"));
+    assertThatThrownBy(() -> up.execute(ClientRequest.get(ITEM), transport))
+        .isInstanceOf(UpstreamException.class);
+  }
+
+  @Test
   void servesStaleCopyWhenEveryAttemptFails() throws Exception {
     script.add(status(200));
     Upstream up = upstream(UpstreamPolicy.builder("inv"));
