@@ -48,6 +48,10 @@ public final class ClientOverheadInterleaved {
               new Pair("JDK HttpClient", b::jdkRaw, b::jdkDecorated),
               new Pair("OkHttp", b::okhttpRaw, b::okhttpDecorated),
               new Pair("Apache HttpClient 5", b::apacheRaw, b::apacheDecorated),
+              new Pair(
+                  "Apache, vs raw with a response timeout",
+                  b::apacheRawWithResponseTimeout,
+                  b::apacheDecorated),
               new Pair("Spring RestClient", b::springRaw, b::springDecorated),
               new Pair(
                   "Spring, vs a no-op interceptor", b::springNoopInterceptor, b::springDecorated));

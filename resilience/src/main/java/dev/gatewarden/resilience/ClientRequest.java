@@ -139,6 +139,7 @@ public final class ClientRequest {
 
     private final java.util.function.Supplier<URI> source;
     private volatile URI uri;
+    private String authorityKey;
 
     Target(
         String scheme,
@@ -231,12 +232,17 @@ public final class ClientRequest {
      * scheme's default (so {@code http://a:80/} and {@code http://a/} are one entry).
      */
     String authorityKey() {
-      String h = host == null ? "" : host.toLowerCase(Locale.ROOT);
-      boolean defaultPort =
-          port < 0
-              || ("http".equals(scheme) && port == 80)
-              || ("https".equals(scheme) && port == 443);
-      return defaultPort ? h : h + ":" + port;
+      String key = authorityKey;
+      if (key == null) { // a racing first use makes an equal string: harmless
+        String h = host == null ? "" : host.toLowerCase(Locale.ROOT);
+        boolean defaultPort =
+            port < 0
+                || ("http".equals(scheme) && port == 80)
+                || ("https".equals(scheme) && port == 443);
+        key = defaultPort ? h : h + ":" + port;
+        authorityKey = key;
+      }
+      return key;
     }
   }
 }

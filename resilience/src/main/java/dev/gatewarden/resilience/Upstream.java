@@ -360,15 +360,12 @@ public final class Upstream {
         || response.isPersonal()) {
       return;
     }
+    OutboundCacheRequest cacheRequest = new OutboundCacheRequest(request);
+    if (stale.hasRecentCopy(cacheRequest)) {
+      return; // the usual case under steady traffic, and the cheapest answer: nothing to store
+    }
     byte[] body = response.bodyUnsafe();
-    stale.store(
-        new OutboundCacheRequest(request),
-        200,
-        response.headers(),
-        body,
-        0,
-        body.length,
-        policy.stale);
+    stale.store(cacheRequest, 200, response.headers(), body, 0, body.length, policy.stale);
   }
 
   private Optional<ClientResponse> staleCopy(ClientRequest request, int failedStatus) {
