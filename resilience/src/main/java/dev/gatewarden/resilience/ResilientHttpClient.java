@@ -112,9 +112,16 @@ public final class ResilientHttpClient extends HttpClient {
     Duration timeout =
         original.timeout().filter(t -> t.compareTo(attemptTime) < 0).orElse(attemptTime);
     HttpRequest.Builder b =
-        HttpRequest.newBuilder(r.uri())
-            .method(r.method(), HttpRequest.BodyPublishers.ofByteArray(r.bodyUnsafe()))
-            .expectContinue(original.expectContinue());
+        HttpRequest.newBuilder(r.uri()).expectContinue(original.expectContinue());
+    if (original.bodyPublisher().isPresent()) {
+      b.method(r.method(), HttpRequest.BodyPublishers.ofByteArray(r.bodyUnsafe()));
+    } else if ("GET".equals(r.method())) {
+      b.GET(); // without a publisher, as the caller built it: the JDK then sends no body headers
+    } else if ("DELETE".equals(r.method())) {
+      b.DELETE();
+    } else {
+      b.method(r.method(), HttpRequest.BodyPublishers.noBody());
+    }
     original.version().ifPresent(b::version);
     original.headers().map().forEach((name, values) -> values.forEach(v -> b.header(name, v)));
     AtomicBoolean headersReceived = new AtomicBoolean();

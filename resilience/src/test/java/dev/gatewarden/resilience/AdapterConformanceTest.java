@@ -997,6 +997,21 @@ class AdapterConformanceTest {
   }
 
   @Test
+  void jdkWrapperSendsAGetAsTheRawClientDoes() throws Exception {
+    script.add(reply(200, "hello"));
+    HttpRequest get = HttpRequest.newBuilder(uri()).header("X-Trace", "t").build();
+    HttpClient.newHttpClient().send(get, HttpResponse.BodyHandlers.ofString());
+    ResilientHttpClient.wrap(
+            HttpClient.newHttpClient(), upstream(UpstreamPolicy.builder("up"), System::nanoTime))
+        .send(get, HttpResponse.BodyHandlers.ofString());
+    // the same head but for the port in Host (the JDK 17 client sends Content-Length: 0 with a
+    // GET, later ones send none: either way, the wrapper sends what the raw client sends)
+    assertThat(heads).hasSize(2);
+    assertThat(heads.get(1).replaceAll("Host: .*", ""))
+        .isEqualTo(heads.get(0).replaceAll("Host: .*", ""));
+  }
+
+  @Test
   void jdkRequestTimeoutShorterThanTheAttemptsCapsEachAttempt() {
     script.add("SLOW");
     HttpClient c =
