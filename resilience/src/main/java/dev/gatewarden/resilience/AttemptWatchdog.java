@@ -7,6 +7,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -37,7 +38,20 @@ final class AttemptWatchdog {
   /** Idle ticks before the scanner thread ends: one second without attempts. */
   private static final int IDLE_TICKS_BEFORE_ENDING = 100;
 
-  private static final Set<AttemptWatchdog> ARMED = ConcurrentHashMap.newKeySet();
+  /**
+   * The armed watchdogs, one per slot: arming claims a free slot near one derived from the arming
+   * thread (a thread has one attempt at a time, so its slot is nearly always free), disarming
+   * empties it — a compare-and-set each, no allocation, no hashing of the watchdog.
+   */
+  private static final AtomicReferenceArray<AttemptWatchdog> ARMED =
+      new AtomicReferenceArray<>(256);
+
+  /** Slots tried from the thread's own before falling back to {@link #OVERFLOW}. */
+  private static final int PROBES = 8;
+
+  /** Watchdogs that found no free slot among those they tried (many attempts in flight). */
+  private static final Set<AttemptWatchdog> OVERFLOW = ConcurrentHashMap.newKeySet();
+
   private static final ExecutorService BLOCKING_ABORTS =
       Executors.newCachedThreadPool(daemon("gatewarden-attempt-abort"));
 
@@ -49,6 +63,10 @@ final class AttemptWatchdog {
   private final Runnable abort;
   private final boolean mayBlock;
   private final long deadline;
+
+  /** This watchdog's slot in {@link #ARMED}, or -1 when it is in {@link #OVERFLOW}. */
+  private int slot = -1;
+
   private boolean done;
   private boolean fired;
   private boolean interruptedByUs;
@@ -59,13 +77,13 @@ final class AttemptWatchdog {
     this.abort = abort;
     this.mayBlock = mayBlock;
     this.deadline = System.nanoTime() + timeout.toNanos();
-    ARMED.add(this);
+    register();
     if (!SCANNING.get() && SCANNING.compareAndSet(false, true)) {
       try {
         startScanner();
       } catch (Throwable e) { // e.g. no native thread left: fail this attempt, not every later one
         SCANNING.set(false);
-        ARMED.remove(this);
+        unregister();
         throw e;
       }
     }
@@ -93,6 +111,28 @@ final class AttemptWatchdog {
     return new AttemptWatchdog(timeout, false, abort, true);
   }
 
+  private void register() {
+    int mask = ARMED.length() - 1;
+    int home = (int) ((Thread.currentThread().getId() * 0x9E3779B97F4A7C15L) >>> 40) & mask;
+    for (int i = 0; i < PROBES; i++) {
+      int s = (home + i) & mask;
+      if (ARMED.get(s) == null && ARMED.compareAndSet(s, null, this)) {
+        slot = s;
+        return;
+      }
+    }
+    OVERFLOW.add(this);
+  }
+
+  /** Removes this watchdog from where it was armed, unless the scanner already took it. */
+  private void unregister() {
+    if (slot >= 0) {
+      ARMED.compareAndSet(slot, this, null);
+    } else {
+      OVERFLOW.remove(this);
+    }
+  }
+
   private synchronized void fire() {
     if (done) {
       return;
@@ -115,7 +155,7 @@ final class AttemptWatchdog {
   synchronized boolean disarm() {
     if (!done) {
       done = true;
-      ARMED.remove(this);
+      unregister();
       if (interruptedByUs) {
         Thread.interrupted(); // the interrupt was ours, not the caller's
       }
@@ -125,10 +165,10 @@ final class AttemptWatchdog {
 
   /**
    * Checks the armed watchdogs every tick and ends after a second without any; the next arming
-   * starts a new one. Arming and disarming only add to and remove from a concurrent set: no thread
-   * is woken per attempt (a scheduler signals its timer thread on every new earliest alarm, which
-   * cost a loopback call a fifth more). No thread outlives the traffic, so a web app that is
-   * undeployed leaves none behind.
+   * starts a new one. Arming and disarming only fill and empty a slot: no thread is woken per
+   * attempt (a scheduler signals its timer thread on every new earliest alarm, which cost a
+   * loopback call a fifth more). No thread outlives the traffic, so a web app that is undeployed
+   * leaves none behind.
    */
   private static void startScanner() {
     daemon("gatewarden-attempt-watchdog").newThread(AttemptWatchdog::scan).start();
@@ -140,8 +180,14 @@ final class AttemptWatchdog {
       int idleTicks = 0;
       while (true) {
         long now = System.nanoTime();
-        for (AttemptWatchdog w : ARMED) {
-          if (now - w.deadline >= 0 && ARMED.remove(w)) {
+        for (int i = 0; i < ARMED.length(); i++) {
+          AttemptWatchdog w = ARMED.get(i);
+          if (w != null && now - w.deadline >= 0 && ARMED.compareAndSet(i, w, null)) {
+            fireOrHandOver(w);
+          }
+        }
+        for (AttemptWatchdog w : OVERFLOW) {
+          if (now - w.deadline >= 0 && OVERFLOW.remove(w)) {
             fireOrHandOver(w);
           }
         }
@@ -189,7 +235,12 @@ final class AttemptWatchdog {
    * summed counters may miss an insertion that races with a removal.
    */
   private static boolean noneArmed() {
-    return !ARMED.iterator().hasNext();
+    for (int i = 0; i < ARMED.length(); i++) {
+      if (ARMED.get(i) != null) {
+        return false;
+      }
+    }
+    return !OVERFLOW.iterator().hasNext();
   }
 
   /**

@@ -36,7 +36,11 @@ public final class Deadline {
 
   /** A deadline this long from now on the given nanosecond clock (tests use a fake one). */
   public static Deadline after(Duration timeout, LongSupplier nanoTime) {
-    long now = nanoTime.getAsLong();
+    return after(nanoTime.getAsLong(), timeout, nanoTime);
+  }
+
+  /** A deadline {@code timeout} after {@code now}, a reading of {@code nanoTime} just taken. */
+  static Deadline after(long now, Duration timeout, LongSupplier nanoTime) {
     long t = timeout.isNegative() ? 0 : saturatedNanos(timeout);
     long at = now + t;
     return new Deadline(at < now ? Long.MAX_VALUE : at, nanoTime);
@@ -51,6 +55,11 @@ public final class Deadline {
   public Duration remaining() {
     long left = deadlineNanos - nanoTime.getAsLong();
     return left <= 0 ? Duration.ZERO : Duration.ofNanos(left);
+  }
+
+  /** The nanoseconds left at {@code now} (a reading of this deadline's clock); 0 once passed. */
+  long remainingNanos(long now) {
+    return Math.max(0, deadlineNanos - now);
   }
 
   /** Whether the deadline has passed. */

@@ -28,13 +28,14 @@ final class RetryBudget {
     this.nanoTime = nanoTime;
   }
 
-  void recordRequest() {
-    requests.incrementAndGet(bucket());
+  /** Counts a request made at {@code now}, a reading of the budget's clock just taken. */
+  void recordRequest(long now) {
+    requests.incrementAndGet(bucket(now));
   }
 
   /** Takes one retry from the budget if there is one. */
   boolean tryRetry() {
-    int b = bucket();
+    int b = bucket(nanoTime.getAsLong());
     long epoch = epochs.get(b);
     long req = 0;
     long ret = 0;
@@ -51,8 +52,8 @@ final class RetryBudget {
     return true;
   }
 
-  private int bucket() {
-    long epoch = nanoTime.getAsLong() / BUCKET_NANOS;
+  private int bucket(long now) {
+    long epoch = now / BUCKET_NANOS;
     int b = Math.floorMod(epoch, BUCKETS);
     long seen = epochs.get(b);
     if (seen != epoch && epochs.compareAndSet(b, seen, epoch)) {

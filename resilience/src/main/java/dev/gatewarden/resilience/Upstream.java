@@ -171,13 +171,13 @@ public final class Upstream {
   public ClientResponse execute(ClientRequest request, Transport transport)
       throws UpstreamException {
     long start = nanoTime.getAsLong();
-    Deadline total = Deadline.after(policy.totalTimeout, nanoTime);
+    Deadline total = Deadline.after(start, policy.totalTimeout, nanoTime);
     Optional<Deadline> outer = Deadline.current();
     if (outer.isPresent()) {
       total = total.min(outer.get().remaining());
     }
     Call call = new Call(request, total);
-    budget.recordRequest();
+    budget.recordRequest(start);
     try {
       ClientResponse response = run(call, transport);
       boolean failed = isFailureStatus(response.status());
@@ -212,6 +212,7 @@ public final class Upstream {
 
   private ClientResponse run(Call call, Transport transport) throws AttemptFailure {
     Retry.Context<ClientResponse> context = retry.context();
+    Call outer = currentCall.get(); // a transport that calls this upstream again, say
     currentCall.set(call);
     try {
       while (true) {
@@ -239,7 +240,11 @@ public final class Upstream {
         return response;
       }
     } finally {
-      currentCall.remove();
+      if (outer == null) {
+        currentCall.remove();
+      } else {
+        currentCall.set(outer);
+      }
     }
   }
 
@@ -252,11 +257,12 @@ public final class Upstream {
   }
 
   private ClientResponse attempt(Call call, Transport transport) throws AttemptFailure {
-    Duration left = call.total.remaining();
-    if (left.compareTo(policy.minimumAttemptTime) < 0) {
+    long t0 = nanoTime.getAsLong(); // one clock read for the time left and the attempt's start
+    long left = call.total.remainingNanos(t0);
+    if (left < policy.minimumAttemptTime.toNanos()) {
       throw new AttemptFailure(
           FailureCause.TIMEOUT,
-          "only " + left.toMillis() + " ms left of the deadline; not sent",
+          "only " + TimeUnit.NANOSECONDS.toMillis(left) + " ms left of the deadline; not sent",
           null);
     }
     if (!breaker.tryAcquirePermission()) {
@@ -269,10 +275,10 @@ public final class Upstream {
           "bulkhead full (" + policy.bulkheadMaxConcurrent + " calls in flight)",
           null);
     }
-    long t0 = nanoTime.getAsLong();
     call.attempts++;
     try {
-      Duration timeout = left.compareTo(policy.attemptTimeout) < 0 ? left : policy.attemptTimeout;
+      Duration timeout =
+          left < policy.attemptTimeout.toNanos() ? Duration.ofNanos(left) : policy.attemptTimeout;
       ClientResponse response;
       try {
         response = transport.send(call.request, timeout);

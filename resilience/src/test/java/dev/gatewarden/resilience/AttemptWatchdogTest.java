@@ -47,6 +47,32 @@ class AttemptWatchdogTest {
   }
 
   @Test
+  void manyWatchdogsArmedByOneThreadAllFireAndFreeTheirPlaces() throws Exception {
+    // one thread arming many at once fills the slots it tries and then the overflow set
+    int n = 40;
+    java.util.concurrent.atomic.AtomicInteger aborted =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.List<AttemptWatchdog> armed = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      armed.add(AttemptWatchdog.aborting(SOON, aborted::incrementAndGet));
+    }
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (aborted.get() < n && System.nanoTime() < until) {
+      Thread.sleep(5);
+    }
+    assertThat(aborted).hasValue(n);
+    for (AttemptWatchdog w : armed) {
+      assertThat(w.disarm()).isTrue();
+    }
+    // and the places are free again: a new one that is disarmed in time never fires
+    AttemptWatchdog next =
+        AttemptWatchdog.aborting(Duration.ofMillis(200), aborted::incrementAndGet);
+    assertThat(next.disarm()).isFalse();
+    Thread.sleep(300);
+    assertThat(aborted).hasValue(n);
+  }
+
+  @Test
   void aDisarmedWatchdogNeverFires() throws Exception {
     boolean[] result =
         onNewThread(
