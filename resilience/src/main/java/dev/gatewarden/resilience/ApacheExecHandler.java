@@ -214,16 +214,20 @@ public final class ApacheExecHandler implements ExecChainHandler {
   /**
    * Whether the client sent cookies or credentials of its own: its protocol stage adds them (from
    * the cookie store, the credentials provider) to the request below this handler, so the response
-   * may be one user's. The request shows what was added unless a proxy made Apache copy it; the
-   * cookie store and the authentication state cover that case.
+   * may be one user's. The request shows what was added, unless a plain HTTP proxy made Apache send
+   * a copy: then any cookie in the store counts. The authentication state covers credentials in
+   * both cases.
    */
   private static boolean sentOwnCredentials(ClassicHttpRequest sent, ExecChain.Scope scope) {
     if (sent.containsHeader("Cookie") || sent.containsHeader("Authorization")) {
       return true; // a caller's own are refused by the request rules anyway
     }
-    org.apache.hc.client5.http.cookie.CookieStore cookies = scope.clientContext.getCookieStore();
-    if (cookies != null && !cookies.getCookies().isEmpty()) {
-      return true;
+    if (scope.route.getProxyHost() != null && !scope.route.isTunnelled()) {
+      // Apache sent a copy of the request: any cookie in the store may have gone with it
+      org.apache.hc.client5.http.cookie.CookieStore cookies = scope.clientContext.getCookieStore();
+      if (cookies != null && !cookies.getCookies().isEmpty()) {
+        return true;
+      }
     }
     for (org.apache.hc.client5.http.auth.AuthExchange exchange :
         scope.clientContext.getAuthExchanges().values()) {

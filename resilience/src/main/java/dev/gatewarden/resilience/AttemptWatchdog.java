@@ -30,6 +30,11 @@ import java.util.concurrent.locks.LockSupport;
  * Interrupts and non-blocking aborts run on it; aborts that may block (closing a connection whose
  * pool is busy) run on their own daemon threads, so that one slow abort cannot delay other
  * attempts' timeouts. Thread-safe.
+ *
+ * <p>Watchdogs nested on one thread (a wrapped client inside another's transport) each bound their
+ * own attempt, but an interrupt is one flag: when the inner one fires first and is disarmed, its
+ * clearing of the flag also clears an outer interrupt that came in the meantime; the outer attempt
+ * then learns of its timeout at its own {@code disarm()}. Do not wrap a client twice.
  */
 final class AttemptWatchdog {
   /** How often armed watchdogs are checked: a timeout fires up to this much late. */
@@ -83,7 +88,7 @@ final class AttemptWatchdog {
         startScanner();
       } catch (Throwable e) { // e.g. no native thread left: fail this attempt, not every later one
         SCANNING.set(false);
-        unregister();
+        disarm(); // an old scanner may have taken it meanwhile: make sure it acts no more
         throw e;
       }
     }

@@ -119,7 +119,7 @@ public final class ResilientHttpClient extends HttpClient {
       b.GET(); // without a publisher, as the caller built it: the JDK then sends no body headers
     } else if ("DELETE".equals(r.method())) {
       b.DELETE();
-    } else {
+    } else if (!"HEAD".equals(r.method()) || !head(b)) {
       b.method(r.method(), HttpRequest.BodyPublishers.noBody());
     }
     original.version().ifPresent(b::version);
@@ -186,6 +186,34 @@ public final class ResilientHttpClient extends HttpClient {
     }
     List<String> sent = cookies.get().get(r.uri(), Map.of()).get("Cookie");
     return sent != null && !sent.isEmpty();
+  }
+
+  /** {@code HttpRequest.Builder.HEAD()} where the running JDK has it (18 and later), else null. */
+  private static final java.lang.invoke.MethodHandle HEAD = headMethod();
+
+  private static java.lang.invoke.MethodHandle headMethod() {
+    try {
+      return java.lang.invoke.MethodHandles.publicLookup()
+          .findVirtual(
+              HttpRequest.Builder.class,
+              "HEAD",
+              java.lang.invoke.MethodType.methodType(HttpRequest.Builder.class));
+    } catch (ReflectiveOperationException e) {
+      return null; // JDK 17: method("HEAD", noBody()) is what its own HEAD would be
+    }
+  }
+
+  /** Makes {@code b} a HEAD without a publisher, as the JDK's own {@code HEAD()}; false if none. */
+  private static boolean head(HttpRequest.Builder b) {
+    if (HEAD == null) {
+      return false;
+    }
+    try {
+      HEAD.invoke(b);
+      return true;
+    } catch (Throwable e) {
+      return false;
+    }
   }
 
   private static ClientRequest toNeutral(HttpRequest request) throws IOException {

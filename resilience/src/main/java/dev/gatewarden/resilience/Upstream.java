@@ -76,6 +76,11 @@ public final class Upstream {
   private final MeterRegistry registry;
   private final Counter retries;
 
+  /** The policy's attempt timeout and minimum attempt time in nanoseconds, capped (not thrown). */
+  private final long attemptNanos;
+
+  private final long minimumAttemptNanos;
+
   /**
    * The request timers by outcome and cause, registered on first use: looking a meter up in the
    * registry on every call (building its id, hashing its tags) was a measurable part of a call's
@@ -92,6 +97,8 @@ public final class Upstream {
 
   private Upstream(Builder b) {
     this.policy = b.policy;
+    this.attemptNanos = saturatedNanos(policy.attemptTimeout);
+    this.minimumAttemptNanos = saturatedNanos(policy.minimumAttemptTime);
     for (int status : policy.retryStatuses) {
       if (status >= 0 && status < retryStatus.length) {
         retryStatus[status] = true;
@@ -212,39 +219,60 @@ public final class Upstream {
 
   private ClientResponse run(Call call, Transport transport) throws AttemptFailure {
     Retry.Context<ClientResponse> context = retry.context();
-    Call outer = currentCall.get(); // a transport that calls this upstream again, say
-    currentCall.set(call);
-    try {
-      while (true) {
-        ClientResponse response;
+    while (true) {
+      ClientResponse response;
+      try {
+        response = attempt(call, transport);
+      } catch (AttemptFailure f) {
+        call.lastFailure = f;
+        Call outer = enter(call);
         try {
-          response = attempt(call, transport);
-        } catch (AttemptFailure f) {
-          call.lastFailure = f;
-          try {
-            context.onError(f); // sleeps and returns when retrying, rethrows otherwise
-          } catch (AttemptFailure again) {
-            throw again;
-          } catch (Exception impossible) {
-            throw f;
-          }
+          context.onError(f); // sleeps and returns when retrying, rethrows otherwise
+        } catch (AttemptFailure again) {
+          throw again;
+        } catch (Exception impossible) {
+          throw f;
+        } finally {
+          leave(outer);
+        }
+        retries.increment();
+        continue;
+      }
+      call.lastResponse = response;
+      if (isRetryStatus(response.status())) { // else the retry predicate would say no: skip it
+        boolean again;
+        Call outer = enter(call);
+        try {
+          again = context.onResult(response); // sleeps when retrying
+        } finally {
+          leave(outer);
+        }
+        if (again) {
           retries.increment();
           continue;
         }
-        call.lastResponse = response;
-        if (context.onResult(response)) { // sleeps when retrying
-          retries.increment();
-          continue;
-        }
-        context.onComplete();
-        return response;
       }
-    } finally {
-      if (outer == null) {
-        currentCall.remove();
-      } else {
-        currentCall.set(outer);
-      }
+      context.onComplete();
+      return response;
+    }
+  }
+
+  /**
+   * Makes {@code call} the one the retry predicates see while Resilience4j decides (they are set
+   * once, in the retry's config); returns the one to restore (a transport that calls this upstream
+   * again, say). Only attempts that may be retried pay for it.
+   */
+  private Call enter(Call call) {
+    Call outer = currentCall.get();
+    currentCall.set(call);
+    return outer;
+  }
+
+  private void leave(Call outer) {
+    if (outer == null) {
+      currentCall.remove();
+    } else {
+      currentCall.set(outer);
     }
   }
 
@@ -259,7 +287,7 @@ public final class Upstream {
   private ClientResponse attempt(Call call, Transport transport) throws AttemptFailure {
     long t0 = nanoTime.getAsLong(); // one clock read for the time left and the attempt's start
     long left = call.total.remainingNanos(t0);
-    if (left < policy.minimumAttemptTime.toNanos()) {
+    if (left < minimumAttemptNanos) {
       throw new AttemptFailure(
           FailureCause.TIMEOUT,
           "only " + TimeUnit.NANOSECONDS.toMillis(left) + " ms left of the deadline; not sent",
@@ -277,8 +305,7 @@ public final class Upstream {
     }
     call.attempts++;
     try {
-      Duration timeout =
-          left < policy.attemptTimeout.toNanos() ? Duration.ofNanos(left) : policy.attemptTimeout;
+      Duration timeout = left < attemptNanos ? Duration.ofNanos(left) : policy.attemptTimeout;
       ClientResponse response;
       try {
         response = transport.send(call.request, timeout);
@@ -310,6 +337,14 @@ public final class Upstream {
       return response;
     } finally {
       bulkhead.onComplete();
+    }
+  }
+
+  private static long saturatedNanos(Duration d) {
+    try {
+      return d.toNanos();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE; // centuries: as good as forever
     }
   }
 

@@ -927,7 +927,7 @@ class AdapterConformanceTest {
   }
 
   @Test
-  void apacheResponseWhileItsCookieStoreHoldsCookiesIsNotKept() throws Exception {
+  void apacheResponseToACookieFromItsStoreIsNotKept() throws Exception {
     script.add(reply(200, "mine"));
     org.apache.hc.client5.http.cookie.BasicCookieStore store =
         new org.apache.hc.client5.http.cookie.BasicCookieStore();
@@ -960,6 +960,7 @@ class AdapterConformanceTest {
             }
           });
     }
+    assertThat(heads.get(0)).contains("Cookie: session=alice");
   }
 
   @Test
@@ -997,18 +998,37 @@ class AdapterConformanceTest {
   }
 
   @Test
-  void jdkWrapperSendsAGetAsTheRawClientDoes() throws Exception {
-    script.add(reply(200, "hello"));
-    HttpRequest get = HttpRequest.newBuilder(uri()).header("X-Trace", "t").build();
-    HttpClient.newHttpClient().send(get, HttpResponse.BodyHandlers.ofString());
-    ResilientHttpClient.wrap(
-            HttpClient.newHttpClient(), upstream(UpstreamPolicy.builder("up"), System::nanoTime))
-        .send(get, HttpResponse.BodyHandlers.ofString());
-    // the same head but for the port in Host (the JDK 17 client sends Content-Length: 0 with a
-    // GET, later ones send none: either way, the wrapper sends what the raw client sends)
-    assertThat(heads).hasSize(2);
-    assertThat(heads.get(1).replaceAll("Host: .*", ""))
-        .isEqualTo(heads.get(0).replaceAll("Host: .*", ""));
+  void jdkWrapperSendsABodilessRequestAsTheRawClientDoes() throws Exception {
+    // The JDK 17 client sends Content-Length: 0 with a GET, DELETE or HEAD; later ones send none
+    // (so this test tells the difference on the newer JDK that .ci/run also uses): either way the
+    // wrapper must send what the raw client sends.
+    java.util.List<HttpRequest.Builder> requests = new java.util.ArrayList<>();
+    requests.add(HttpRequest.newBuilder(uri()).GET());
+    requests.add(HttpRequest.newBuilder(uri()).DELETE());
+    try { // HEAD() from JDK 18 on, called through reflection: this code is compiled for 17
+      requests.add(
+          (HttpRequest.Builder)
+              HttpRequest.Builder.class.getMethod("HEAD").invoke(HttpRequest.newBuilder(uri())));
+    } catch (NoSuchMethodException jdk17) {
+      requests.add(
+          HttpRequest.newBuilder(uri()).method("HEAD", HttpRequest.BodyPublishers.noBody()));
+    }
+    HttpClient raw = HttpClient.newHttpClient();
+    HttpClient wrapped =
+        ResilientHttpClient.wrap(
+            HttpClient.newHttpClient(), upstream(UpstreamPolicy.builder("up"), System::nanoTime));
+    for (HttpRequest.Builder b : requests) {
+      HttpRequest request = b.header("X-Trace", "t").build();
+      heads.clear();
+      script.add(reply(200, ""));
+      raw.send(request, HttpResponse.BodyHandlers.ofString());
+      wrapped.send(request, HttpResponse.BodyHandlers.ofString());
+      // the same head but for the port in Host
+      assertThat(heads).hasSize(2);
+      assertThat(heads.get(1).replaceAll("Host: .*", ""))
+          .as(request.method())
+          .isEqualTo(heads.get(0).replaceAll("Host: .*", ""));
+    }
   }
 
   @Test

@@ -73,6 +73,43 @@ class AttemptWatchdogTest {
   }
 
   @Test
+  void watchdogsBeyondTheSlotsADisarmedInTimeNeverFire() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger aborted =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.List<AttemptWatchdog> armed = new java.util.ArrayList<>();
+    for (int i = 0; i < 12; i++) { // one thread: its eight slots, then the overflow set
+      armed.add(AttemptWatchdog.aborting(Duration.ofMillis(300), aborted::incrementAndGet));
+    }
+    for (AttemptWatchdog w : armed) {
+      assertThat(w.disarm()).isFalse();
+    }
+    Thread.sleep(500);
+    assertThat(aborted).hasValue(0);
+  }
+
+  @Test
+  void aWatchdogInTheOverflowSetAloneKeepsTheScannerGoing() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger aborted =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.List<AttemptWatchdog> fillers = new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) { // this thread's slots
+      fillers.add(AttemptWatchdog.aborting(Duration.ofSeconds(30), () -> {}));
+    }
+    AttemptWatchdog late =
+        AttemptWatchdog.aborting(Duration.ofMillis(1500), aborted::incrementAndGet);
+    for (AttemptWatchdog w : fillers) {
+      w.disarm();
+    }
+    // past the scanner's idle second with only the overflow entry armed, then past its deadline
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (aborted.get() == 0 && System.nanoTime() < until) {
+      Thread.sleep(20);
+    }
+    assertThat(aborted).hasValue(1);
+    assertThat(late.disarm()).isTrue();
+  }
+
+  @Test
   void aDisarmedWatchdogNeverFires() throws Exception {
     boolean[] result =
         onNewThread(
