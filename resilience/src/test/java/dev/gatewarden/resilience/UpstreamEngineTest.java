@@ -269,6 +269,15 @@ class UpstreamEngineTest {
   }
 
   @Test
+  void timeoutsOfCenturiesAreAsGoodAsForever() throws Exception {
+    Duration forever = Duration.ofSeconds(Long.MAX_VALUE);
+    script.add(status(200));
+    Upstream up =
+        upstream(UpstreamPolicy.builder("inv").attemptTimeout(forever).totalTimeout(forever));
+    assertThat(up.execute(ClientRequest.get(ITEM), transport).status()).isEqualTo(200);
+  }
+
+  @Test
   void hostsThatUriCannotParseNeverShareACopy() throws Exception {
     // java.net.URI gives no host for a registry-based authority ('_' in a service name)
     URI a = URI.create("http://svc_a:8080/item/1");
