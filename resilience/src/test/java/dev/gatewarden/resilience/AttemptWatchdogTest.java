@@ -52,14 +52,18 @@ class AttemptWatchdogTest {
     int n = 40;
     java.util.concurrent.atomic.AtomicInteger aborted =
         new java.util.concurrent.atomic.AtomicInteger();
+    CountDownLatch all = new CountDownLatch(n);
     java.util.List<AttemptWatchdog> armed = new java.util.ArrayList<>();
     for (int i = 0; i < n; i++) {
-      armed.add(AttemptWatchdog.aborting(SOON, aborted::incrementAndGet));
+      armed.add(
+          AttemptWatchdog.aborting(
+              SOON,
+              () -> {
+                aborted.incrementAndGet();
+                all.countDown();
+              }));
     }
-    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (aborted.get() < n && System.nanoTime() < until) {
-      Thread.sleep(5);
-    }
+    assertThat(all.await(10, TimeUnit.SECONDS)).isTrue();
     assertThat(aborted).hasValue(n);
     for (AttemptWatchdog w : armed) {
       assertThat(w.disarm()).isTrue();
@@ -95,16 +99,19 @@ class AttemptWatchdogTest {
     for (int i = 0; i < 8; i++) { // this thread's slots
       fillers.add(AttemptWatchdog.aborting(Duration.ofSeconds(30), () -> {}));
     }
+    CountDownLatch fired = new CountDownLatch(1);
     AttemptWatchdog late =
-        AttemptWatchdog.aborting(Duration.ofMillis(1500), aborted::incrementAndGet);
+        AttemptWatchdog.aborting(
+            Duration.ofMillis(1500),
+            () -> {
+              aborted.incrementAndGet();
+              fired.countDown();
+            });
     for (AttemptWatchdog w : fillers) {
       w.disarm();
     }
     // past the scanner's idle second with only the overflow entry armed, then past its deadline
-    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (aborted.get() == 0 && System.nanoTime() < until) {
-      Thread.sleep(20);
-    }
+    assertThat(fired.await(5, TimeUnit.SECONDS)).isTrue();
     assertThat(aborted).hasValue(1);
     assertThat(late.disarm()).isTrue();
   }
