@@ -215,11 +215,7 @@ public final class ClientRequest {
      * tokens), cleaned of control characters. Made from the parts, so it never needs a URI.
      */
     String logAddress() {
-      return LogText.clean(
-          (scheme == null ? "" : scheme + "://")
-              + (host == null ? "" : host)
-              + (port < 0 ? "" : ":" + port)
-              + rawPath);
+      return LogText.address(scheme, host, port, rawPath);
     }
 
     /** Whether the target names a host: without one, no stale copy is kept or served. */

@@ -96,7 +96,8 @@ public final class Deadline {
     void close();
   }
 
-  private static long saturatedNanos(Duration d) {
+  /** {@code d} in nanoseconds, capped at about 146 years instead of overflowing. */
+  static long saturatedNanos(Duration d) {
     try {
       return d.toNanos();
     } catch (ArithmeticException e) {

@@ -45,17 +45,22 @@ public final class LogText {
    * (which may carry credentials or tokens), cleaned.
    */
   public static String address(URI uri) {
+    return address(uri.getScheme(), uri.getHost(), uri.getPort(), uri.getRawPath());
+  }
+
+  /** The same from its parts (any may be null; a negative port is left out). */
+  static String address(String scheme, String host, int port, String rawPath) {
     StringBuilder sb = new StringBuilder();
-    if (uri.getScheme() != null) {
-      sb.append(uri.getScheme()).append("://");
+    if (scheme != null) {
+      sb.append(scheme).append("://");
     }
-    if (uri.getHost() != null) {
-      sb.append(uri.getHost());
+    if (host != null) {
+      sb.append(host);
     }
-    if (uri.getPort() >= 0) {
-      sb.append(':').append(uri.getPort());
+    if (port >= 0) {
+      sb.append(':').append(port);
     }
-    sb.append(uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath());
+    sb.append(rawPath == null || rawPath.isEmpty() ? "/" : rawPath);
     return clean(sb.toString());
   }
 }

@@ -97,8 +97,8 @@ public final class Upstream {
 
   private Upstream(Builder b) {
     this.policy = b.policy;
-    this.attemptNanos = saturatedNanos(policy.attemptTimeout);
-    this.minimumAttemptNanos = saturatedNanos(policy.minimumAttemptTime);
+    this.attemptNanos = Deadline.saturatedNanos(policy.attemptTimeout);
+    this.minimumAttemptNanos = Deadline.saturatedNanos(policy.minimumAttemptTime);
     for (int status : policy.retryStatuses) {
       if (status >= 0 && status < retryStatus.length) {
         retryStatus[status] = true;
@@ -337,14 +337,6 @@ public final class Upstream {
       return response;
     } finally {
       bulkhead.onComplete();
-    }
-  }
-
-  private static long saturatedNanos(Duration d) {
-    try {
-      return d.toNanos();
-    } catch (ArithmeticException e) {
-      return Long.MAX_VALUE; // centuries: as good as forever
     }
   }
 
