@@ -37,6 +37,10 @@ import org.springframework.web.client.RestClient;
  * loopback to the same keep-alive upstream, raw and decorated side by side in one run. Each client
  * pair differs only by Gatewarden's adapter (default policy). Run with {@code -prof gc} for
  * allocations per call.
+ *
+ * <p>The upstream is a minimal socket server by default (a raw call is then as fast as loopback
+ * allows, which makes any added cost look largest); {@code -Doverhead.upstream=jetty} serves the
+ * same response from a servlet in Jetty 12, as a typical Java upstream would.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -45,7 +49,7 @@ import org.springframework.web.client.RestClient;
 @Measurement(iterations = 6, time = 2)
 @Fork(2)
 public class ClientOverheadBenchmark {
-  private FaultAbsorption.FaultyServer upstream;
+  private AutoCloseable upstream;
   private URI uri;
 
   private HttpRequest jdkRequest;
@@ -65,8 +69,22 @@ public class ClientOverheadBenchmark {
 
   @Setup(Level.Trial)
   public void start() throws Exception {
-    upstream = new FaultAbsorption.FaultyServer(0, 0, 1);
-    uri = upstream.uri("/item/1");
+    String kind = System.getProperty("overhead.upstream", "socket");
+    switch (kind) {
+      case "socket" -> {
+        FaultAbsorption.FaultyServer socket = new FaultAbsorption.FaultyServer(0, 0, 1);
+        upstream = socket;
+        uri = socket.uri("/item/1");
+      }
+      case "jetty" -> {
+        JettyUpstream jetty = new JettyUpstream();
+        upstream = jetty;
+        uri = jetty.uri("/item/1");
+      }
+      default ->
+          throw new IllegalArgumentException(
+              "overhead.upstream=" + kind + ": expected socket or jetty");
+    }
     jdkRequest = HttpRequest.newBuilder(uri).build();
 
     jdkRaw = HttpClient.newHttpClient();
@@ -209,5 +227,53 @@ public class ClientOverheadBenchmark {
 
   private int spring(RestClient client) {
     return client.get().uri(uri).retrieve().body(byte[].class).length;
+  }
+
+  /** The same 1 KB response as the socket upstream's, from a servlet in Jetty 12. */
+  static final class JettyUpstream implements AutoCloseable {
+    private final org.eclipse.jetty.server.Server server = new org.eclipse.jetty.server.Server();
+    private final org.eclipse.jetty.server.ServerConnector connector =
+        new org.eclipse.jetty.server.ServerConnector(server);
+
+    JettyUpstream() throws Exception {
+      byte[] body = "x".repeat(1024).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+      connector.setHost("127.0.0.1");
+      connector.setPort(0);
+      server.addConnector(connector);
+      org.eclipse.jetty.ee10.servlet.ServletContextHandler context =
+          new org.eclipse.jetty.ee10.servlet.ServletContextHandler();
+      context.addServlet(
+          new org.eclipse.jetty.ee10.servlet.ServletHolder(
+              new jakarta.servlet.http.HttpServlet() {
+                @Override
+                protected void doGet(
+                    jakarta.servlet.http.HttpServletRequest req,
+                    jakarta.servlet.http.HttpServletResponse resp)
+                    throws java.io.IOException {
+                  resp.setContentType("text/plain");
+                  resp.setHeader("Cache-Control", "max-age=0, stale-if-error=600");
+                  resp.setContentLength(body.length);
+                  resp.getOutputStream().write(body);
+                }
+              }),
+          "/*");
+      server.setHandler(context);
+      server.start();
+    }
+
+    URI uri(String path) {
+      return URI.create("http://127.0.0.1:" + connector.getLocalPort() + path);
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+      try {
+        server.stop();
+      } catch (java.io.IOException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new java.io.IOException("Jetty did not stop", e);
+      }
+    }
   }
 }

@@ -15,7 +15,8 @@ import java.util.Locale;
  *
  * <p>System properties: {@code overhead.rounds} (default 30), {@code overhead.calls} per block
  * (default 2000), {@code overhead.warmup} rounds (default 15), {@code overhead.only} (run the pairs
- * whose name contains it), {@code overhead.stale=false} (decorated clients keep no stale copies).
+ * whose name contains it), {@code overhead.stale=false} (decorated clients keep no stale copies),
+ * {@code overhead.upstream=jetty} (a servlet in Jetty 12 instead of the minimal socket server).
  *
  * <p>It also prints the calling thread's CPU time per call for the raw client and what the
  * decorated one adds to it (medians over the rounds): the adapter and the engine run on the calling
@@ -57,10 +58,12 @@ public final class ClientOverheadInterleaved {
                   "Spring, vs a no-op interceptor", b::springNoopInterceptor, b::springDecorated));
       System.out.printf(
           Locale.ROOT,
-          "%d rounds of %d calls per client and side, %d warm-up rounds; ratio = decorated/raw%n",
+          "%d rounds of %d calls per client and side, %d warm-up rounds, %s upstream;"
+              + " ratio = decorated/raw%n",
           rounds,
           calls,
-          warmup);
+          warmup,
+          System.getProperty("overhead.upstream", "socket"));
       System.out.printf(
           Locale.ROOT,
           "%-32s %10s %10s %8s %8s %8s %8s %12s %12s%n",

@@ -17,6 +17,15 @@ public interface CacheRequest {
    */
   String host();
 
+  /**
+   * Whether {@link #host()} is {@code key} (a key's host: lower case), ignoring case. The store
+   * asks this on every good response; implementations may answer without building {@link #host()}.
+   */
+  default boolean hasHost(String key) {
+    String host = host();
+    return key.equalsIgnoreCase(host == null ? "" : host);
+  }
+
   /** The path as received, still percent-encoded (the servlet request URI), never {@code null}. */
   String path();
 

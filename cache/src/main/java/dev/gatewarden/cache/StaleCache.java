@@ -283,7 +283,7 @@ public final class StaleCache {
     boolean isFor(CacheRequest request) {
       return path.equals(request.path())
           && Objects.equals(query, request.query())
-          && host.equalsIgnoreCase(Objects.requireNonNullElse(request.host(), ""));
+          && request.hasHost(host);
     }
 
     int weight() {

@@ -44,6 +44,9 @@ public final class ApacheExecHandler implements ExecChainHandler {
   /** The largest body an array can hold. */
   private static final long MAX_BODY = Integer.MAX_VALUE - 8;
 
+  /** The largest declared body length allocated before its bytes arrive. */
+  private static final long PREALLOCATE = 64 * 1024;
+
   private final Upstream upstream;
 
   /** The last response type parsed, with its text: most upstreams answer with one or two types. */
@@ -91,12 +94,16 @@ public final class ApacheExecHandler implements ExecChainHandler {
     }
     BasicClassicHttpResponse out = new BasicClassicHttpResponse(response.status());
     Header[] received = HeaderView.sourceOf(response.headers(), Header[].class);
+    String responseType;
     if (received != null) {
       out.setHeaders(received); // the upstream's own, as received
+      Header h = out.getFirstHeader("Content-Type");
+      responseType = h == null ? null : h.getValue();
     } else { // a stale copy
       response.headers().forEach((name, values) -> values.forEach(v -> out.addHeader(name, v)));
+      responseType = response.header("Content-Type");
     }
-    out.setEntity(new ByteArrayEntity(response.bodyUnsafe(), contentType(response)));
+    out.setEntity(new ByteArrayEntity(response.bodyUnsafe(), contentType(responseType)));
     return out;
   }
 
@@ -137,8 +144,7 @@ public final class ApacheExecHandler implements ExecChainHandler {
         path);
   }
 
-  private ContentType contentType(ClientResponse response) {
-    String text = response.header("Content-Type");
+  private ContentType contentType(String text) {
     if (text == null) {
       return null;
     }
@@ -274,10 +280,18 @@ public final class ApacheExecHandler implements ExecChainHandler {
       if (length < 0) {
         return in.readAllBytes();
       }
-      byte[] bytes = in.readNBytes((int) length);
-      if (bytes.length < length) {
+      byte[] bytes;
+      int read;
+      if (length <= PREALLOCATE) { // read in place: no chunks to join
+        bytes = new byte[(int) length];
+        read = in.readNBytes(bytes, 0, bytes.length);
+      } else { // in chunks: a large declared length is allocated only as it arrives
+        bytes = in.readNBytes((int) length);
+        read = bytes.length;
+      }
+      if (read < length) {
         throw new org.apache.hc.core5.http.ConnectionClosedException(
-            "body ended after %d of %d bytes", bytes.length, length);
+            "body ended after %d of %d bytes", read, length);
       }
       int next = in.read();
       if (next < 0) {

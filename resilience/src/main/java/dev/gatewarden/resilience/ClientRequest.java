@@ -231,14 +231,50 @@ public final class ClientRequest {
       String key = authorityKey;
       if (key == null) { // a racing first use makes an equal string: harmless
         String h = host == null ? "" : host.toLowerCase(Locale.ROOT);
-        boolean defaultPort =
-            port < 0
-                || ("http".equals(scheme) && port == 80)
-                || ("https".equals(scheme) && port == 443);
-        key = defaultPort ? h : h + ":" + port;
+        key = isDefaultPort() ? h : h + ":" + port;
         authorityKey = key;
       }
       return key;
+    }
+
+    /**
+     * Whether {@link #authorityKey()} equals {@code key}, answered without building it when the
+     * host is already in lower case (the usual case): the stale store asks on every good response,
+     * and a target lives for one call.
+     */
+    boolean hasAuthorityKey(String key) {
+      String h = host == null ? "" : host;
+      if (authorityKey != null || !key.startsWith(h)) {
+        return authorityKey().equals(key); // a host in upper case, say: compare the whole key
+      }
+      int end = h.length();
+      return isDefaultPort() ? key.length() == end : isPortAt(key, end, port);
+    }
+
+    private boolean isDefaultPort() {
+      return port < 0
+          || ("http".equals(scheme) && port == 80)
+          || ("https".equals(scheme) && port == 443);
+    }
+
+    /** Whether {@code key} ends with {@code ':'} and {@code port} in decimal at {@code at}. */
+    private static boolean isPortAt(String key, int at, int port) {
+      int digits = key.length() - at - 1;
+      if (digits < 1 || digits > 5 || key.charAt(at) != ':') {
+        return false;
+      }
+      if (digits > 1 && key.charAt(at + 1) == '0') {
+        return false; // "080" is never how a port is written in a key
+      }
+      int value = 0;
+      for (int i = at + 1; i < key.length(); i++) {
+        char c = key.charAt(i);
+        if (c < '0' || c > '9') {
+          return false;
+        }
+        value = value * 10 + (c - '0');
+      }
+      return value == port;
     }
   }
 }

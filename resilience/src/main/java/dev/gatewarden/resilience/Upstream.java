@@ -442,6 +442,11 @@ public final class Upstream {
     }
 
     @Override
+    public boolean hasHost(String key) {
+      return request.target().hasAuthorityKey(key);
+    }
+
+    @Override
     public String path() {
       return request.target().rawPath;
     }

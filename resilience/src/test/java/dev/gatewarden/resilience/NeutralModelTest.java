@@ -119,6 +119,54 @@ class NeutralModelTest {
   }
 
   @Test
+  void targetComparesItsKeyWithoutBuildingItExactlyAsTheKeyWouldCompare() {
+    String[] keys = {
+      "a.example",
+      "a.example:80",
+      "a.example:8080",
+      "a.example:808",
+      "a.example:80800",
+      "a.example:080",
+      "a.example:0",
+      "a.example:",
+      "a.example:8o",
+      "a.exampl",
+      "a.example.org",
+      "b.example:8080",
+      "[::1]:8080",
+      "[::1]",
+      "svc_a:8080",
+      "",
+      ":8080"
+    };
+    List<ClientRequest.Target> targets =
+        List.of(
+            target("http", "a.example", 80),
+            target("http", "a.example", 8080),
+            target("https", "a.example", 80),
+            target("https", "A.Example", 8080), // not lower case: compared through the whole key
+            target("http", "::1", 8080),
+            target("http", "a.example", 0),
+            ClientRequest.Target.of(URI.create("http://a.example/x")),
+            ClientRequest.Target.of(URI.create("http://u:p@svc_a:8080/x")),
+            ClientRequest.Target.of("http", null, 8080, "/"),
+            ClientRequest.Target.of("http", null, -1, "/"));
+    for (ClientRequest.Target t : targets) {
+      for (String key : keys) {
+        ClientRequest.Target fresh = copy(t); // the key not yet built, as on the store's path
+        assertThat(fresh.hasAuthorityKey(key))
+            .as("%s vs %s", t.authorityKey(), key)
+            .isEqualTo(t.authorityKey().equals(key));
+        assertThat(t.hasAuthorityKey(key)).isEqualTo(t.authorityKey().equals(key));
+      }
+    }
+  }
+
+  private static ClientRequest.Target copy(ClientRequest.Target t) {
+    return new ClientRequest.Target(t.scheme, t.host, t.port, t.rawPath, t.rawQuery, null);
+  }
+
+  @Test
   void targetFromPartsSplitsTheQueryAndMakesAUriOrAtLeastTheOrigin() {
     ClientRequest.Target t = ClientRequest.Target.of("http", "::1", 8080, "/a/b?x=1&y=2");
     assertThat(t.rawPath).isEqualTo("/a/b");
