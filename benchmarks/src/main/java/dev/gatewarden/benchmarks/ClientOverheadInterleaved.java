@@ -53,6 +53,10 @@ public final class ClientOverheadInterleaved {
                   "Apache, vs raw with a response timeout",
                   b::apacheRawWithResponseTimeout,
                   b::apacheDecorated),
+              new Pair(
+                  "Apache, vs a handler that buffers the body",
+                  b::apacheBuffering,
+                  b::apacheDecorated),
               new Pair("Spring RestClient", b::springRaw, b::springDecorated),
               new Pair(
                   "Spring, vs a no-op interceptor", b::springNoopInterceptor, b::springDecorated));
