@@ -244,11 +244,23 @@ public final class ClientRequest {
      */
     boolean hasAuthorityKey(String key) {
       String h = host == null ? "" : host;
-      if (authorityKey != null || !key.startsWith(h)) {
+      if (authorityKey != null || !isLowerCaseAscii(h)) {
         return authorityKey().equals(key); // a host in upper case, say: compare the whole key
       }
       int end = h.length();
-      return isDefaultPort() ? key.length() == end : isPortAt(key, end, port);
+      return key.startsWith(h)
+          && (isDefaultPort() ? key.length() == end : isPortAt(key, end, port));
+    }
+
+    /** Whether lower-casing leaves {@code s} as it is, answered for ASCII only. */
+    private static boolean isLowerCaseAscii(String s) {
+      for (int i = 0; i < s.length(); i++) {
+        char c = s.charAt(i);
+        if (c >= 0x80 || (c >= 'A' && c <= 'Z')) {
+          return false;
+        }
+      }
+      return true;
     }
 
     private boolean isDefaultPort() {
@@ -260,13 +272,13 @@ public final class ClientRequest {
     /** Whether {@code key} ends with {@code ':'} and {@code port} in decimal at {@code at}. */
     private static boolean isPortAt(String key, int at, int port) {
       int digits = key.length() - at - 1;
-      if (digits < 1 || digits > 5 || key.charAt(at) != ':') {
+      if (digits < 1 || digits > 10 || key.charAt(at) != ':') {
         return false;
       }
       if (digits > 1 && key.charAt(at + 1) == '0') {
         return false; // "080" is never how a port is written in a key
       }
-      int value = 0;
+      long value = 0; // an int port of up to ten digits (java.net.URI does not bound it)
       for (int i = at + 1; i < key.length(); i++) {
         char c = key.charAt(i);
         if (c < '0' || c > '9') {

@@ -137,7 +137,14 @@ class NeutralModelTest {
       "[::1]",
       "svc_a:8080",
       "",
-      ":8080"
+      ":8080",
+      "A.Example:8080", // keys are lower case; these check that no answer relies on it
+      "A",
+      "A:8080",
+      "a.example:100000",
+      "a.example:2147483647",
+      "a.example:99999999999",
+      "Ä.example"
     };
     List<ClientRequest.Target> targets =
         List.of(
@@ -147,6 +154,10 @@ class NeutralModelTest {
             target("https", "A.Example", 8080), // not lower case: compared through the whole key
             target("http", "::1", 8080),
             target("http", "a.example", 0),
+            target("http", "a.example", 100000), // java.net.URI does not bound a port
+            target("http", "a.example", Integer.MAX_VALUE),
+            target("http", "A", 8080),
+            target("http", "Ä.example", -1),
             ClientRequest.Target.of(URI.create("http://a.example/x")),
             ClientRequest.Target.of(URI.create("http://u:p@svc_a:8080/x")),
             ClientRequest.Target.of("http", null, 8080, "/"),
