@@ -57,6 +57,7 @@ public class ClientOverheadBenchmark {
   private HttpClient jdkDecorated;
   private OkHttpClient okRaw;
   private OkHttpClient okDecorated;
+  private OkHttpClient okBuffering;
   private CloseableHttpClient apacheRaw;
   private CloseableHttpClient apacheDecorated;
   private CloseableHttpClient apacheRawTimed;
@@ -94,6 +95,20 @@ public class ClientOverheadBenchmark {
     okRaw = new OkHttpClient.Builder().build();
     okDecorated =
         new OkHttpClient.Builder().addInterceptor(new OkHttpInterceptor(upstream("ok"))).build();
+    // an interceptor that only reads each body whole and hands back a copy: buffering by itself
+    okBuffering =
+        new OkHttpClient.Builder()
+            .addInterceptor(
+                chain -> {
+                  okhttp3.Response received = chain.proceed(chain.request());
+                  try (okhttp3.ResponseBody body = received.body()) {
+                    return received
+                        .newBuilder()
+                        .body(okhttp3.ResponseBody.create(body.bytes(), body.contentType()))
+                        .build();
+                  }
+                })
+            .build();
 
     apacheRaw = HttpClients.custom().disableAutomaticRetries().build();
     // Apache reads with blocking calls until a response timeout is set; then each read is a
@@ -187,6 +202,11 @@ public class ClientOverheadBenchmark {
   @Benchmark
   public int okhttpRaw() throws Exception {
     return ok(okRaw);
+  }
+
+  @Benchmark
+  public int okhttpBuffering() throws Exception {
+    return ok(okBuffering);
   }
 
   @Benchmark

@@ -48,6 +48,10 @@ public final class ClientOverheadInterleaved {
           List.of(
               new Pair("JDK HttpClient", b::jdkRaw, b::jdkDecorated),
               new Pair("OkHttp", b::okhttpRaw, b::okhttpDecorated),
+              new Pair(
+                  "OkHttp, vs an interceptor that buffers the body",
+                  b::okhttpBuffering,
+                  b::okhttpDecorated),
               new Pair("Apache HttpClient 5", b::apacheRaw, b::apacheDecorated),
               new Pair(
                   "Apache, vs raw with a response timeout",
