@@ -44,9 +44,6 @@ public final class ApacheExecHandler implements ExecChainHandler {
   /** The largest body an array can hold. */
   private static final long MAX_BODY = Integer.MAX_VALUE - 8;
 
-  /** The largest declared body length allocated before its bytes arrive. */
-  private static final long PREALLOCATE = 64 * 1024;
-
   private final Upstream upstream;
 
   /** The last response type parsed, with its text: most upstreams answer with one or two types. */
@@ -262,8 +259,8 @@ public final class ApacheExecHandler implements ExecChainHandler {
   }
 
   /**
-   * The entity's bytes, read into one array of its declared length when it has one (Apache's
-   * length-delimited stream fails on a premature end, so a short body is an exception here).
+   * The entity's bytes. Apache's length-delimited stream fails on a premature end; a body that
+   * still comes up short of its declared length is an error here too.
    */
   private static byte[] readWhole(HttpEntity entity) throws IOException {
     if (entity == null) {
@@ -277,33 +274,12 @@ public final class ApacheExecHandler implements ExecChainHandler {
       if (length > MAX_BODY) {
         throw new IOException("a body of " + length + " bytes is too large to read whole");
       }
-      if (length < 0) {
-        return in.readAllBytes();
-      }
-      byte[] bytes;
-      int read;
-      if (length <= PREALLOCATE) { // read in place: no chunks to join
-        bytes = new byte[(int) length];
-        read = in.readNBytes(bytes, 0, bytes.length);
-      } else { // in chunks: a large declared length is allocated only as it arrives
-        bytes = in.readNBytes((int) length);
-        read = bytes.length;
-      }
-      if (read < length) {
+      byte[] bytes = BodyReader.readAll(in, length);
+      if (bytes.length < length) {
         throw new org.apache.hc.core5.http.ConnectionClosedException(
-            "body ended after %d of %d bytes", read, length);
+            "body ended after %d of %d bytes", bytes.length, length);
       }
-      int next = in.read();
-      if (next < 0) {
-        return bytes; // the usual case: the declared length was the whole body
-      }
-      // an entity whose content differs from its declared length (a wrapper that decodes it, for
-      // one): read the rest rather than cut it short
-      java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream(bytes.length * 2);
-      all.write(bytes);
-      all.write(next);
-      in.transferTo(all);
-      return all.toByteArray();
+      return bytes;
     }
   }
 

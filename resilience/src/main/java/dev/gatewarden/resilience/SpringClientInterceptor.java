@@ -46,8 +46,13 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
   @Override
   public ClientHttpResponse intercept(
       HttpRequest request, byte[] body, ClientHttpRequestExecution execution) throws IOException {
+    // Spring's own headers and body, read and never written: nothing is copied per call
     ClientRequest neutral =
-        ClientRequest.of(request.getMethod().name(), request.getURI(), request.getHeaders(), body);
+        ClientRequest.wrap(
+            request.getMethod().name(),
+            ClientRequest.Target.of(request.getURI()),
+            view(request.getHeaders()),
+            body);
     ClientResponse response =
         upstream.execute(neutral, (r, timeout) -> attempt(request, body, execution, timeout));
     return new Buffered(response);
@@ -75,12 +80,12 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
         if (JDK_CLIENT_RESPONSE.equals(response.getClass().getName())) {
           abortable.set(in);
         }
-        bytes = in.readAllBytes();
+        bytes = BodyReader.readAll(in, headers.getContentLength());
       } catch (IOException e) {
         throw TransportException.bodyFailed(e, watchdog.disarm(), timeout);
       }
       watchdog.disarm(); // a complete body stands, even if the time ran out just after it
-      return ClientResponse.of(status, headers, bytes);
+      return ClientResponse.wrap(status, view(headers), bytes);
     } catch (IOException e) {
       if (watchdog.disarm() && !(e instanceof TransportException)) {
         throw TransportException.timedOut("response not received", timeout, e);
@@ -101,14 +106,31 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
     }
   }
 
+  /** Spring's headers as the neutral model's map (case-insensitive lookups, no copy). */
+  private static HeaderView view(HttpHeaders headers) {
+    return HeaderView.over(
+        headers,
+        (h, name) -> {
+          java.util.List<String> values = h.get(name);
+          return values == null ? null : java.util.Collections.unmodifiableList(values);
+        },
+        (h, line) -> h.forEach((name, values) -> values.forEach(v -> line.accept(name, v))));
+  }
+
   /** The engine's buffered response, as Spring's. */
   private static final class Buffered implements ClientHttpResponse {
     private final ClientResponse response;
-    private final HttpHeaders headers = new HttpHeaders();
+    private final HttpHeaders headers;
 
     Buffered(ClientResponse response) {
       this.response = response;
-      response.headers().forEach(headers::addAll);
+      HttpHeaders received = HeaderView.sourceOf(response.headers(), HttpHeaders.class);
+      if (received != null) {
+        headers = received; // the upstream's own, as the factory gave them
+      } else { // a stale copy
+        headers = new HttpHeaders();
+        response.headers().forEach(headers::addAll);
+      }
     }
 
     @Override
