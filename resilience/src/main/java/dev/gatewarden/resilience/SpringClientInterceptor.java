@@ -25,12 +25,14 @@ import org.springframework.http.client.ClientHttpResponse;
  * }</pre>
  *
  * <p>Each attempt is one {@code execution.execute(...)}; its body is read whole and the attempt's
- * response closed before the engine decides. Spring gives an interceptor no per-call timeout. With
- * {@code JdkClientHttpRequestFactory} (RestClient's default when no other client library is on the
- * classpath) the interceptor bounds each whole attempt, headers and body, by itself. Other
- * factories (Apache, Jetty, Reactor, {@code SimpleClientHttpRequestFactory}) cannot be aborted from
- * outside: give them connect and read timeouts, which bound each read; the engine still enforces
- * the total timeout and the current {@link Deadline} between attempts. Thread-safe.
+ * response closed before the engine decides. The engine reads the request's own headers (never
+ * writing them), so credentials that a later interceptor adds count for the no-store rules, and the
+ * caller gets the factory's response headers as they came. Spring gives an interceptor no per-call
+ * timeout. With {@code JdkClientHttpRequestFactory} (RestClient's default when no other client
+ * library is on the classpath) the interceptor bounds each whole attempt, headers and body, by
+ * itself. Other factories (Apache, Jetty, Reactor, {@code SimpleClientHttpRequestFactory}) cannot
+ * be aborted from outside: give them connect and read timeouts, which bound each read; the engine
+ * still enforces the total timeout and the current {@link Deadline} between attempts. Thread-safe.
  */
 public final class SpringClientInterceptor implements ClientHttpRequestInterceptor {
   /** Spring's response for {@code JdkClientHttpRequestFactory}: a package-private class. */

@@ -977,6 +977,43 @@ class AdapterConformanceTest {
   }
 
   @Test
+  void springResponseToCredentialsALaterInterceptorAddsIsNotKept() throws Exception {
+    script.add(reply(200, "mine"));
+    // The interceptor reads Spring's own request headers, not a copy taken before the chain
+    // went on: credentials that an interceptor after it adds are seen by the no-store rules.
+    org.springframework.web.client.RestClient client =
+        org.springframework.web.client.RestClient.builder()
+            .requestFactory(new org.springframework.http.client.JdkClientHttpRequestFactory())
+            .requestInterceptor(
+                new SpringClientInterceptor(
+                    upstream(UpstreamPolicy.builder("up"), System::nanoTime)))
+            .requestInterceptor(
+                (request, body, execution) -> {
+                  request.getHeaders().setBearerAuth("alice-token");
+                  return execution.execute(request, body);
+                })
+            .build();
+    assertNotKeptAsAStaleCopy(
+        uri -> {
+          try {
+            return client
+                .get()
+                .uri(uri)
+                .exchange(
+                    (req, res) ->
+                        new Result(
+                            res.getStatusCode().value(),
+                            new String(res.getBody().readAllBytes(), StandardCharsets.UTF_8),
+                            res.getHeaders()::getFirst,
+                            n -> res.getHeaders().getOrEmpty(n)));
+          } catch (org.springframework.web.client.ResourceAccessException e) {
+            throw e.getCause() instanceof IOException ? (IOException) e.getCause() : e;
+          }
+        });
+    assertThat(heads.get(0)).contains("Authorization: Bearer alice-token");
+  }
+
+  @Test
   void jdkWrapperSendsABodilessRequestAsTheRawClientDoes() throws Exception {
     // The JDK 17 client sends Content-Length: 0 with a GET, DELETE or HEAD; later ones send none
     // (so this test tells the difference on the newer JDK that .ci/run also uses): either way the
