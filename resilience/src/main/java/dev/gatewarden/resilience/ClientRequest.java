@@ -12,7 +12,9 @@ import java.util.TreeMap;
 
 /**
  * An outbound request in the engine's neutral model: method, URI, headers and a replayable body.
- * Adapters build it from their client's request type. Immutable and thread-safe.
+ * Adapters build it from their client's request type. Immutable and thread-safe when made with
+ * {@code of}; an adapter's request over its client's own headers ({@code wrap}) is read by the
+ * calling thread during one call.
  */
 public final class ClientRequest {
   private static final Set<String> IDEMPOTENT =
@@ -50,9 +52,9 @@ public final class ClientRequest {
   }
 
   /**
-   * A request over an adapter's own snapshot of its client's request, without copies: {@code
-   * headers} must be unmodifiable and case-insensitive (a {@link HeaderView}, say) and {@code body}
-   * is owned from now on.
+   * A request over an adapter's view of its client's request, without copies: {@code headers} must
+   * be unmodifiable and case-insensitive (a {@link HeaderView}, say) and {@code body} is read,
+   * never written, so the client's own array will do while the call lasts.
    */
   static ClientRequest wrap(
       String method, Target target, Map<String, List<String>> headers, byte[] body) {

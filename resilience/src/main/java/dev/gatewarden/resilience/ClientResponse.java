@@ -8,7 +8,8 @@ import java.util.TreeMap;
 /**
  * A complete upstream response in the engine's neutral model: status, headers and the whole body,
  * read and validated before the caller sees any of it (so a retry never follows bytes the caller
- * already had). Immutable and thread-safe.
+ * already had). Immutable and thread-safe when made with {@code of}; an adapter's response over its
+ * client's own headers is read during one call, and a stale copy is always made from a copy.
  */
 public final class ClientResponse {
   private final int status;

@@ -20,8 +20,10 @@ import java.util.function.Function;
  * back (the upstream's response, not a stale copy) hands the caller the client's headers as they
  * were received ({@link #sourceOf}).
  *
- * <p>Unmodifiable. The source must be an immutable snapshot of the client's headers, so a view is
- * thread-safe.
+ * <p>Unmodifiable. The source is the client's headers for one call: an immutable snapshot (Apache,
+ * OkHttp, the JDK client; then a view is thread-safe), or Spring's request headers, to which an
+ * interceptor after the adapter may still add: {@link #get} reads them as they are now, iterating
+ * reads them once. Nothing keeps a view beyond its call (the stale store copies).
  */
 final class HeaderView extends AbstractMap<String, List<String>> {
   private final Object source;

@@ -82,7 +82,7 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
         if (JDK_CLIENT_RESPONSE.equals(response.getClass().getName())) {
           abortable.set(in);
         }
-        bytes = BodyReader.readAll(in, headers.getContentLength());
+        bytes = BodyReader.readAll(in, declaredLength(headers));
       } catch (IOException e) {
         throw TransportException.bodyFailed(e, watchdog.disarm(), timeout);
       }
@@ -95,6 +95,23 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
       throw e;
     } finally {
       watchdog.disarm();
+    }
+  }
+
+  /**
+   * The declared body length, -1 when absent or no number: only a hint for reading, so a value that
+   * the factory tolerated (HttpURLConnection reads such a body to the end) never fails the call, as
+   * Spring's own {@code getContentLength()} would by throwing.
+   */
+  private static long declaredLength(HttpHeaders headers) {
+    String value = headers.getFirst(HttpHeaders.CONTENT_LENGTH);
+    if (value == null) {
+      return -1;
+    }
+    try {
+      return Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      return -1;
     }
   }
 
