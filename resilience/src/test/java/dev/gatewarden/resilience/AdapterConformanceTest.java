@@ -254,19 +254,18 @@ class AdapterConformanceTest {
       TestClient client(Upstream up) {
         // No timeouts on the factory: the interceptor bounds each attempt by itself.
         org.springframework.web.client.RestClient c =
-            org.springframework.web.client.RestClient.builder()
-                .requestFactory(new org.springframework.http.client.JdkClientHttpRequestFactory())
-                .requestInterceptor(new SpringClientInterceptor(up))
-                .build();
+            springClient(
+                new org.springframework.http.client.JdkClientHttpRequestFactory(),
+                new SpringClientInterceptor(up));
         return new TestClient() {
           @Override
           public Result get(URI uri) throws Exception {
-            return unwrap(() -> c.get().uri(uri).exchange((req, res) -> of(res)));
+            return springCall(() -> c.get().uri(uri).exchange((req, res) -> springResult(res)));
           }
 
           @Override
           public Result post(URI uri, String body, String... headers) throws Exception {
-            return unwrap(
+            return springCall(
                 () ->
                     c.post()
                         .uri(uri)
@@ -277,22 +276,7 @@ class AdapterConformanceTest {
                               }
                             })
                         .body(body)
-                        .exchange((req, res) -> of(res)));
-          }
-
-          private Result of(org.springframework.http.client.ClientHttpResponse res)
-              throws IOException {
-            String body = new String(res.getBody().readAllBytes(), StandardCharsets.UTF_8);
-            org.springframework.http.HttpHeaders h = res.getHeaders();
-            return new Result(res.getStatusCode().value(), body, h::getFirst, n -> h.getOrEmpty(n));
-          }
-
-          private Result unwrap(java.util.concurrent.Callable<Result> call) throws Exception {
-            try {
-              return call.call();
-            } catch (org.springframework.web.client.ResourceAccessException e) {
-              throw e.getCause() instanceof IOException ? (IOException) e.getCause() : e;
-            }
+                        .exchange((req, res) -> springResult(res)));
           }
         };
       }
@@ -876,6 +860,34 @@ class AdapterConformanceTest {
     }
   }
 
+  /** A RestClient over {@code factory} with these interceptors, outer first. */
+  static org.springframework.web.client.RestClient springClient(
+      org.springframework.http.client.ClientHttpRequestFactory factory,
+      org.springframework.http.client.ClientHttpRequestInterceptor... interceptors) {
+    org.springframework.web.client.RestClient.Builder b =
+        org.springframework.web.client.RestClient.builder().requestFactory(factory);
+    for (org.springframework.http.client.ClientHttpRequestInterceptor i : interceptors) {
+      b.requestInterceptor(i);
+    }
+    return b.build();
+  }
+
+  static Result springResult(org.springframework.http.client.ClientHttpResponse res)
+      throws IOException {
+    String body = new String(res.getBody().readAllBytes(), StandardCharsets.UTF_8);
+    org.springframework.http.HttpHeaders h = res.getHeaders();
+    return new Result(res.getStatusCode().value(), body, h::getFirst, n -> h.getOrEmpty(n));
+  }
+
+  /** A RestClient call, with the I/O failure Spring wraps unwrapped. */
+  static <T> T springCall(java.util.concurrent.Callable<T> call) throws Exception {
+    try {
+      return call.call();
+    } catch (org.springframework.web.client.ResourceAccessException e) {
+      throw e.getCause() instanceof IOException ? (IOException) e.getCause() : e;
+    }
+  }
+
   /** One GET through some client. */
   interface Get {
     Result get(URI uri) throws Exception;
@@ -982,34 +994,15 @@ class AdapterConformanceTest {
     // The interceptor reads Spring's own request headers, not a copy taken before the chain
     // went on: credentials that an interceptor after it adds are seen by the no-store rules.
     org.springframework.web.client.RestClient client =
-        org.springframework.web.client.RestClient.builder()
-            .requestFactory(new org.springframework.http.client.JdkClientHttpRequestFactory())
-            .requestInterceptor(
-                new SpringClientInterceptor(
-                    upstream(UpstreamPolicy.builder("up"), System::nanoTime)))
-            .requestInterceptor(
-                (request, body, execution) -> {
-                  request.getHeaders().setBearerAuth("alice-token");
-                  return execution.execute(request, body);
-                })
-            .build();
+        springClient(
+            new org.springframework.http.client.JdkClientHttpRequestFactory(),
+            new SpringClientInterceptor(upstream(UpstreamPolicy.builder("up"), System::nanoTime)),
+            (request, body, execution) -> {
+              request.getHeaders().setBearerAuth("alice-token");
+              return execution.execute(request, body);
+            });
     assertNotKeptAsAStaleCopy(
-        uri -> {
-          try {
-            return client
-                .get()
-                .uri(uri)
-                .exchange(
-                    (req, res) ->
-                        new Result(
-                            res.getStatusCode().value(),
-                            new String(res.getBody().readAllBytes(), StandardCharsets.UTF_8),
-                            res.getHeaders()::getFirst,
-                            n -> res.getHeaders().getOrEmpty(n)));
-          } catch (org.springframework.web.client.ResourceAccessException e) {
-            throw e.getCause() instanceof IOException ? (IOException) e.getCause() : e;
-          }
-        });
+        uri -> springCall(() -> client.get().uri(uri).exchange((req, res) -> springResult(res))));
     assertThat(heads.get(0)).contains("Authorization: Bearer alice-token");
   }
 
@@ -1019,20 +1012,12 @@ class AdapterConformanceTest {
     // the length is only a hint to the adapter, never a reason to fail the call
     script.add("HTTP/1.1 200 OK\r\nContent-Length: 4x\r\nConnection: close\r\n\r\nmine");
     org.springframework.web.client.RestClient client =
-        org.springframework.web.client.RestClient.builder()
-            .requestFactory(new org.springframework.http.client.SimpleClientHttpRequestFactory())
-            .requestInterceptor(
-                new SpringClientInterceptor(
-                    upstream(UpstreamPolicy.builder("up"), System::nanoTime)))
-            .build();
+        springClient(
+            new org.springframework.http.client.SimpleClientHttpRequestFactory(),
+            new SpringClientInterceptor(upstream(UpstreamPolicy.builder("up"), System::nanoTime)));
     // (read through exchange: RestClient's own retrieve() would refuse such a header itself)
-    String body =
-        client
-            .get()
-            .uri(uri())
-            .exchange(
-                (req, res) -> new String(res.getBody().readAllBytes(), StandardCharsets.UTF_8));
-    assertThat(body).isEqualTo("mine");
+    Result r = client.get().uri(uri()).exchange((req, res) -> springResult(res));
+    assertThat(r.body()).isEqualTo("mine");
   }
 
   @Test
