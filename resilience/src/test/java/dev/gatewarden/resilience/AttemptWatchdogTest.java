@@ -72,7 +72,7 @@ class AttemptWatchdogTest {
     AttemptWatchdog next =
         AttemptWatchdog.aborting(Duration.ofMillis(200), aborted::incrementAndGet);
     assertThat(next.disarm()).isFalse();
-    Thread.sleep(300);
+    awaitScannerPast(Duration.ofMillis(200));
     assertThat(aborted).hasValue(n);
   }
 
@@ -87,8 +87,19 @@ class AttemptWatchdogTest {
     for (AttemptWatchdog w : armed) {
       assertThat(w.disarm()).isFalse();
     }
-    Thread.sleep(500);
+    awaitScannerPast(Duration.ofMillis(300));
     assertThat(aborted).hasValue(0);
+  }
+
+  /**
+   * Waits until the scanner has got past {@code timeout} from now, so a negative check cannot pass
+   * merely because the scanner was late: a watchdog due 150 ms (fifteen scans) later has fired. Any
+   * watchdog due by then that was still armed would have been handed its abort before it.
+   */
+  private static void awaitScannerPast(Duration timeout) throws InterruptedException {
+    CountDownLatch passed = new CountDownLatch(1);
+    AttemptWatchdog.aborting(timeout.plusMillis(150), passed::countDown);
+    assertThat(passed.await(10, TimeUnit.SECONDS)).isTrue();
   }
 
   @Test
