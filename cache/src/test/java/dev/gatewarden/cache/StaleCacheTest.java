@@ -558,11 +558,11 @@ class StaleCacheTest {
 
   @Test
   void aCopyYoungerThanTheRefreshIntervalIsKept() throws Exception {
-    StaleCache busy = StaleCache.builder().ticker(ticker).build(); // the default: 1 s
+    StaleCache busy = StaleCache.builder().ticker(ticker).build(); // the default: 5 s
     TestRequest r = TestRequest.get("/p");
     assertThat(busy.hasRecentCopy(r)).isFalse();
     assertThat(store(busy, r, "v1", policy)).isEqualTo(StoreDecision.STORED);
-    ticker.advance(Duration.ofMillis(999));
+    ticker.advance(Duration.ofMillis(4_999));
     assertThat(busy.hasRecentCopy(r)).isTrue();
     assertThat(busy.hasRecentCopy(TestRequest.get("/other"))).isFalse();
     assertThat(store(busy, r, "v2", policy)).isEqualTo(StoreDecision.RECENT_COPY_KEPT);

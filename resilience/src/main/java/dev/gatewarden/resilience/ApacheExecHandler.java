@@ -70,24 +70,12 @@ public final class ApacheExecHandler implements ExecChainHandler {
     Header[] headers = request.getHeaders(); // a new array: the request as the caller made it
     ClientRequest neutral =
         ClientRequest.wrap(request.getMethod(), target(request, scope), view(headers), body);
-    RequestConfig original = scope.clientContext.getRequestConfigOrDefault();
-    int[] attempts = {0};
+    Exchange exchange = new Exchange(request, headers, body, type, scope, chain);
     ClientResponse response;
     try {
-      response =
-          upstream.execute(
-              neutral,
-              (r, timeout) -> {
-                // Apache's protocol stage adds headers to the request it is given (Content-Length,
-                // Host, …) and refuses one that already has them: a retry starts from the
-                // caller's headers again.
-                if (attempts[0]++ > 0) {
-                  request.setHeaders(headers);
-                }
-                return attempt(request, body, type, scope, chain, original, timeout);
-              });
+      response = upstream.execute(neutral, exchange);
     } finally {
-      scope.clientContext.setRequestConfig(original);
+      scope.clientContext.setRequestConfig(exchange.original);
     }
     BasicClassicHttpResponse out = new BasicClassicHttpResponse(response.status());
     Header[] received = HeaderView.sourceOf(response.headers(), Header[].class);
@@ -154,6 +142,44 @@ public final class ApacheExecHandler implements ExecChainHandler {
       lastType = new Parsed(text, parsed);
     }
     return parsed;
+  }
+
+  /** One call's attempts: the caller's request, sent once per attempt. Used by one thread. */
+  private final class Exchange implements Transport {
+    final ClassicHttpRequest request;
+    final Header[] headers;
+    final byte[] body;
+    final ContentType type;
+    final ExecChain.Scope scope;
+    final ExecChain chain;
+    final RequestConfig original;
+    int attempts;
+
+    Exchange(
+        ClassicHttpRequest request,
+        Header[] headers,
+        byte[] body,
+        ContentType type,
+        ExecChain.Scope scope,
+        ExecChain chain) {
+      this.request = request;
+      this.headers = headers;
+      this.body = body;
+      this.type = type;
+      this.scope = scope;
+      this.chain = chain;
+      this.original = scope.clientContext.getRequestConfigOrDefault();
+    }
+
+    @Override
+    public ClientResponse send(ClientRequest neutral, Duration timeout) throws IOException {
+      // Apache's protocol stage adds headers to the request it is given (Content-Length, Host, …)
+      // and refuses one that already has them: a retry starts from the caller's headers again.
+      if (attempts++ > 0) {
+        request.setHeaders(headers);
+      }
+      return attempt(request, body, type, scope, chain, original, timeout);
+    }
   }
 
   private ClientResponse attempt(
@@ -232,8 +258,12 @@ public final class ApacheExecHandler implements ExecChainHandler {
         return true;
       }
     }
-    for (org.apache.hc.client5.http.auth.AuthExchange exchange :
-        scope.clientContext.getAuthExchanges().values()) {
+    java.util.Map<HttpHost, org.apache.hc.client5.http.auth.AuthExchange> exchanges =
+        scope.clientContext.getAuthExchanges();
+    if (exchanges.isEmpty()) {
+      return false; // no authentication so far: the usual case, without an iterator
+    }
+    for (org.apache.hc.client5.http.auth.AuthExchange exchange : exchanges.values()) {
       if (exchange.getAuthScheme() != null) {
         return true;
       }

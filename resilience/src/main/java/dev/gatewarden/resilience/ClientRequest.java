@@ -45,7 +45,7 @@ public final class ClientRequest {
     Map<String, List<String>> h = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
     headers.forEach((k, v) -> h.put(k, List.copyOf(v)));
     return new ClientRequest(
-        method.toUpperCase(Locale.ROOT),
+        upperCase(method),
         Target.of(uri),
         Collections.unmodifiableMap(h),
         body == null ? NO_BODY : body.clone());
@@ -58,8 +58,21 @@ public final class ClientRequest {
    */
   static ClientRequest wrap(
       String method, Target target, Map<String, List<String>> headers, byte[] body) {
-    return new ClientRequest(
-        method.toUpperCase(Locale.ROOT), target, headers, body == null ? NO_BODY : body);
+    return new ClientRequest(upperCase(method), target, headers, body == null ? NO_BODY : body);
+  }
+
+  /**
+   * The method in upper case; a method that already is (nearly every one) is returned as it is,
+   * found with a plain scan rather than {@code toUpperCase}'s locale-aware one, on every call.
+   */
+  private static String upperCase(String method) {
+    for (int i = 0; i < method.length(); i++) {
+      char c = method.charAt(i);
+      if (c < 'A' || c > 'Z') {
+        return method.toUpperCase(Locale.ROOT); // lower case, a token character, or not ASCII
+      }
+    }
+    return method;
   }
 
   /** A GET without headers. */
@@ -150,9 +163,13 @@ public final class ClientRequest {
         String rawPath,
         String rawQuery,
         java.util.function.Supplier<URI> source) {
-      this.scheme = scheme == null ? null : scheme.toLowerCase(Locale.ROOT);
+      this.scheme =
+          scheme == null || "http".equals(scheme) || "https".equals(scheme)
+              ? scheme // the usual ones, as clients hold them: no lower-casing per call
+              : scheme.toLowerCase(Locale.ROOT);
+      int colon = host == null ? -1 : host.indexOf(':');
       this.host =
-          host != null && host.indexOf(':') != host.lastIndexOf(':') && !host.startsWith("[")
+          colon >= 0 && colon != host.lastIndexOf(':') && !host.startsWith("[")
               ? "[" + host + "]" // an IPv6 address (two colons at least), as URI writes it
               : host;
       this.port = port;

@@ -48,7 +48,12 @@ public final class Deadline {
 
   /** The deadline current on this thread, if any. */
   public static Optional<Deadline> current() {
-    return Optional.ofNullable(CURRENT.get());
+    return Optional.ofNullable(currentOrNull());
+  }
+
+  /** The deadline current on this thread, or {@code null}: what the engine asks on every call. */
+  static Deadline currentOrNull() {
+    return CURRENT.get();
   }
 
   /** The time left; zero once passed. */

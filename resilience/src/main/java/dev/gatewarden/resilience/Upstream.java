@@ -90,6 +90,10 @@ public final class Upstream {
 
   private static final List<String> OUTCOMES = List.of("success", "failure", "stale");
 
+  private static final int SUCCESS = 0;
+  private static final int FAILURE = 1;
+  private static final int STALE = 2;
+
   /** The policy's retry statuses by status code (a boxed set lookup on every call cost more). */
   private final boolean[] retryStatus = new boolean[1000];
 
@@ -179,9 +183,9 @@ public final class Upstream {
       throws UpstreamException {
     long start = nanoTime.getAsLong();
     Deadline total = Deadline.after(start, policy.totalTimeout, nanoTime);
-    Optional<Deadline> outer = Deadline.current();
-    if (outer.isPresent()) {
-      total = total.min(outer.get().remaining());
+    Deadline outer = Deadline.currentOrNull();
+    if (outer != null) {
+      total = total.min(outer.remaining());
     }
     Call call = new Call(request, total);
     budget.recordRequest(start);
@@ -190,27 +194,27 @@ public final class Upstream {
       boolean failed = isFailureStatus(response.status());
       if (!failed) {
         storeIfAllowed(request, response);
-        record(start, "success", null);
+        record(start, SUCCESS, null);
         return response;
       }
       Optional<ClientResponse> copy = staleCopy(request, response.status());
       String detail = "status " + response.status();
       if (copy.isPresent()) {
-        record(start, "stale", FailureCause.UPSTREAM_STATUS);
+        record(start, STALE, FailureCause.UPSTREAM_STATUS);
         incident(call, start, "stale", FailureCause.UPSTREAM_STATUS, detail, null);
         return copy.get();
       }
-      record(start, "failure", FailureCause.UPSTREAM_STATUS);
+      record(start, FAILURE, FailureCause.UPSTREAM_STATUS);
       incident(call, start, "status", FailureCause.UPSTREAM_STATUS, detail, null);
       return response;
     } catch (AttemptFailure f) {
       Optional<ClientResponse> copy = staleCopy(request, 0);
       if (copy.isPresent()) {
-        record(start, "stale", f.cause);
+        record(start, STALE, f.cause);
         incident(call, start, "stale", f.cause, f.getMessage(), f.getCause());
         return copy.get();
       }
-      record(start, "failure", f.cause);
+      record(start, FAILURE, f.cause);
       incident(call, start, "error", f.cause, f.getMessage(), f.getCause());
       throw new UpstreamException(
           policy.name, f.cause, call.attempts, f.getMessage(), f.getCause());
@@ -498,19 +502,19 @@ public final class Upstream {
     }
   }
 
-  private void record(long start, String outcome, FailureCause cause) {
-    int o = OUTCOMES.indexOf(outcome);
+  /** Records a call's time; {@code outcome} indexes {@link #OUTCOMES}. */
+  private void record(long start, int outcome, FailureCause cause) {
     int c = cause == null ? 0 : cause.ordinal() + 1;
-    Timer timer = timers[o][c];
+    Timer timer = timers[outcome][c];
     if (timer == null) {
       timer =
           Timer.builder("gatewarden.client.requests")
               .description("Calls to an upstream through Gatewarden, by outcome and failure cause")
               .tag("upstream", policy.name)
-              .tag("outcome", outcome)
+              .tag("outcome", OUTCOMES.get(outcome))
               .tag("cause", cause == null ? "none" : cause.tag())
               .register(registry);
-      timers[o][c] = timer;
+      timers[outcome][c] = timer;
     }
     timer.record(nanoTime.getAsLong() - start, TimeUnit.NANOSECONDS);
   }
