@@ -36,8 +36,10 @@ import org.apache.hc.core5.util.Timeout;
  * for the pool) and the response timeout (per read) set to the attempt's time, and a watchdog that
  * closes the attempt's connection when that time is up, so a body that trickles is bounded too (set
  * a connect timeout on the connection manager's {@code ConnectionConfig}; Apache's default is 3
- * minutes). Its entity is read whole and the attempt's response closed before the engine decides.
- * When reading fails the connection is discarded, never returned to the pool. Request entities are
+ * minutes). Its entity is read whole and the attempt's response closed before the engine decides
+ * (the connection goes back to the pool at the body's end). When reading fails the connection is
+ * discarded, never returned to the pool. The caller gets the upstream's own response (status line
+ * and headers as received) with the bytes read as its entity, or a stale copy. Request entities are
  * buffered once so that retries can replay them. Thread-safe.
  */
 public final class ApacheExecHandler implements ExecChainHandler {
@@ -77,18 +79,20 @@ public final class ApacheExecHandler implements ExecChainHandler {
     } finally {
       scope.clientContext.setRequestConfig(exchange.original);
     }
-    BasicClassicHttpResponse out = new BasicClassicHttpResponse(response.status());
-    Header[] received = HeaderView.sourceOf(response.headers(), Header[].class);
-    String responseType;
-    if (received != null) {
-      out.setHeaders(received); // the upstream's own, as received
-      Header h = out.getFirstHeader("Content-Type");
-      responseType = h == null ? null : h.getValue();
-    } else { // a stale copy
-      response.headers().forEach((name, values) -> values.forEach(v -> out.addHeader(name, v)));
-      responseType = response.header("Content-Type");
+    if (response == exchange.answer) {
+      // The upstream's own response, status line and headers as received: its entity was read
+      // whole and closed (the connection went back to the pool at its end), and the caller gets
+      // the bytes read.
+      ClassicHttpResponse received = exchange.received;
+      received.setEntity(
+          new ByteArrayEntity(response.bodyUnsafe(), contentType(exchange.receivedType)));
+      return received;
     }
-    out.setEntity(new ByteArrayEntity(response.bodyUnsafe(), contentType(responseType)));
+    // a stale copy
+    BasicClassicHttpResponse out = new BasicClassicHttpResponse(response.status());
+    response.headers().forEach((name, values) -> values.forEach(v -> out.addHeader(name, v)));
+    out.setEntity(
+        new ByteArrayEntity(response.bodyUnsafe(), contentType(response.header("Content-Type"))));
     return out;
   }
 
@@ -155,6 +159,12 @@ public final class ApacheExecHandler implements ExecChainHandler {
     final RequestConfig original;
     int attempts;
 
+    /** The last attempt's response (read and closed), its content type and what the engine got. */
+    ClassicHttpResponse received;
+
+    String receivedType;
+    ClientResponse answer;
+
     Exchange(
         ClassicHttpRequest request,
         Header[] headers,
@@ -178,22 +188,16 @@ public final class ApacheExecHandler implements ExecChainHandler {
       if (attempts++ > 0) {
         request.setHeaders(headers);
       }
-      return attempt(request, body, type, scope, chain, original, timeout);
+      return attempt(this, timeout);
     }
   }
 
-  private ClientResponse attempt(
-      ClassicHttpRequest request,
-      byte[] body,
-      ContentType type,
-      ExecChain.Scope scope,
-      ExecChain chain,
-      RequestConfig original,
-      Duration timeout)
-      throws IOException {
-    scope.clientContext.setRequestConfig(timed(original, Math.max(1, timeout.toMillis())));
-    if (body != null) {
-      request.setEntity(new ByteArrayEntity(body, type));
+  private ClientResponse attempt(Exchange x, Duration timeout) throws IOException {
+    ClassicHttpRequest request = x.request;
+    ExecChain.Scope scope = x.scope;
+    scope.clientContext.setRequestConfig(timed(x.original, Math.max(1, timeout.toMillis())));
+    if (x.body != null) {
+      request.setEntity(new ByteArrayEntity(x.body, x.type));
     }
     // The response timeout applies per read; the watchdog bounds the whole attempt (a body that
     // trickles included) by closing the attempt's connection when its time is up.
@@ -202,7 +206,7 @@ public final class ApacheExecHandler implements ExecChainHandler {
     try {
       ClassicHttpResponse response;
       try {
-        response = chain.proceed(request, scope);
+        response = x.chain.proceed(request, scope);
       } catch (org.apache.hc.core5.http.ProtocolException e) {
         throw new TransportException(FailureCause.INVALID_RESPONSE, "malformed response", e);
       } catch (HttpException e) {
@@ -224,16 +228,23 @@ public final class ApacheExecHandler implements ExecChainHandler {
         throw e;
       }
       try (response) {
+        HttpEntity entity = response.getEntity();
         byte[] bytes;
         try {
-          bytes = readWhole(response.getEntity());
+          bytes = readWhole(entity);
         } catch (IOException e) {
           scope.execRuntime.discardEndpoint();
           throw TransportException.bodyFailed(e, watchdog.disarm(), timeout);
         }
         ClientResponse neutral =
             ClientResponse.wrap(response.getCode(), view(response.getHeaders()), bytes);
-        return sentOwnCredentials(request, scope) ? neutral.asPersonal() : neutral;
+        if (sentOwnCredentials(request, scope)) {
+          neutral = neutral.asPersonal();
+        }
+        x.received = response;
+        x.receivedType = entity == null ? null : entity.getContentType();
+        x.answer = neutral;
+        return neutral;
       }
     } finally {
       watchdog.disarm();

@@ -763,6 +763,47 @@ class AdapterConformanceTest {
   }
 
   @Test
+  void apacheCallerGetsTheUpstreamsOwnResponseAndItsConnectionStaysPooled() throws Exception {
+    script.add("HTTP/1.1 503 Busy Now\r\nRetry-After: 0\r\nContent-Length: 4\r\n\r\nbusy");
+    script.add(
+        "HTTP/1.1 200 Fine Thanks\r\nContent-Type: text/plain; charset=UTF-8\r\nX-Trace: t1\r\n"
+            + "Content-Length: 5\r\n\r\nhello");
+    Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
+        org.apache.hc.client5.http.impl.classic.HttpClients.custom()
+            .addExecInterceptorFirst("gatewarden", new ApacheExecHandler(up))
+            .disableAutomaticRetries()
+            .build()) {
+      for (int call = 0; call < 2; call++) { // the first one after a retry of the 503
+        String seen =
+            c.execute(
+                new org.apache.hc.client5.http.classic.methods.HttpGet(uri()),
+                r ->
+                    r.getVersion()
+                        + " "
+                        + r.getCode()
+                        + " "
+                        + r.getReasonPhrase()
+                        + " "
+                        + r.getFirstHeader("X-Trace").getValue()
+                        + " "
+                        + r.getEntity().getContentType()
+                        + " "
+                        + org.apache.hc.core5.http.io.entity.EntityUtils.toString(r.getEntity()));
+        assertThat(seen)
+            .as("the last attempt's status line and headers, with the bytes read")
+            .isEqualTo("HTTP/1.1 200 Fine Thanks t1 text/plain; charset=UTF-8 hello");
+      }
+    }
+    assertThat(requests.get()).isEqualTo(3);
+    assertThat(connections.get())
+        .as(
+            "each response was read whole, so its connection was reused (closing it again is"
+                + " harmless)")
+        .isEqualTo(1);
+  }
+
+  @Test
   void apacheEntityLongerThanItsDeclaredLengthIsReadWhole() throws Exception {
     script.add(reply(200, "hello"));
     Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
