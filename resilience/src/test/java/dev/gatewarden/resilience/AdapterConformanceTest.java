@@ -159,6 +159,14 @@ class AdapterConformanceTest {
     return head.toString();
   }
 
+  /** Apache's client builder with the adapter, as the docs adopt it (Apache's retries off). */
+  private static org.apache.hc.client5.http.impl.classic.HttpClientBuilder apacheBuilder(
+      Upstream up) {
+    return org.apache.hc.client5.http.impl.classic.HttpClients.custom()
+        .addExecInterceptorFirst("gatewarden", new ApacheExecHandler(up))
+        .disableAutomaticRetries();
+  }
+
   private static String reply(int status, String body, String... headers) {
     StringBuilder sb = new StringBuilder("HTTP/1.1 " + status + " X\r\n");
     for (String h : headers) {
@@ -284,11 +292,7 @@ class AdapterConformanceTest {
     APACHE {
       @Override
       TestClient client(Upstream up) {
-        org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
-            org.apache.hc.client5.http.impl.classic.HttpClients.custom()
-                .addExecInterceptorFirst("gatewarden", new ApacheExecHandler(up))
-                .disableAutomaticRetries()
-                .build();
+        org.apache.hc.client5.http.impl.classic.CloseableHttpClient c = apacheBuilder(up).build();
         return new TestClient() {
           @Override
           public Result get(URI uri) throws Exception {
@@ -770,10 +774,7 @@ class AdapterConformanceTest {
             + "Content-Length: 5\r\n\r\nhello");
     Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
     try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
-        org.apache.hc.client5.http.impl.classic.HttpClients.custom()
-            .addExecInterceptorFirst("gatewarden", new ApacheExecHandler(up))
-            .disableAutomaticRetries()
-            .build()) {
+        apacheBuilder(up).build()) {
       for (int call = 0; call < 2; call++) { // the first one after a retry of the 503
         String seen =
             c.execute(
@@ -826,11 +827,7 @@ class AdapterConformanceTest {
               });
         };
     try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
-        org.apache.hc.client5.http.impl.classic.HttpClients.custom()
-            .addExecInterceptorFirst("gatewarden", new ApacheExecHandler(up))
-            .addResponseInterceptorLast(decoding)
-            .disableAutomaticRetries()
-            .build()) {
+        apacheBuilder(up).addResponseInterceptorLast(decoding).build()) {
       String body =
           c.execute(
               new org.apache.hc.client5.http.classic.methods.HttpGet(uri()),
@@ -846,10 +843,7 @@ class AdapterConformanceTest {
     org.apache.hc.core5.http.HttpHost host =
         new org.apache.hc.core5.http.HttpHost("http", "127.0.0.1", listener.getLocalPort());
     try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
-        org.apache.hc.client5.http.impl.classic.HttpClients.custom()
-            .addExecInterceptorFirst("gatewarden", new ApacheExecHandler(up))
-            .disableAutomaticRetries()
-            .build()) {
+        apacheBuilder(up).build()) {
       assertThat(
               c.execute(
                       host,
@@ -882,10 +876,7 @@ class AdapterConformanceTest {
   void apacheRequestTargetThatIsNoUriIsRefusedNotKeyedAsAnotherPage() throws Exception {
     Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
     try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
-        org.apache.hc.client5.http.impl.classic.HttpClients.custom()
-            .addExecInterceptorFirst("gatewarden", new ApacheExecHandler(up))
-            .disableAutomaticRetries()
-            .build()) {
+        apacheBuilder(up).build()) {
       org.apache.hc.core5.http.message.BasicClassicHttpRequest invalid =
           new org.apache.hc.core5.http.message.BasicClassicHttpRequest(
               "GET", "http://127.0.0.1:" + listener.getLocalPort() + "/search?q={x}");
@@ -992,12 +983,8 @@ class AdapterConformanceTest {
     cookie.setPath("/");
     store.addCookie(cookie);
     org.apache.hc.client5.http.impl.classic.CloseableHttpClient client =
-        org.apache.hc.client5.http.impl.classic.HttpClients.custom()
-            .addExecInterceptorFirst(
-                "gatewarden",
-                new ApacheExecHandler(upstream(UpstreamPolicy.builder("up"), System::nanoTime)))
+        apacheBuilder(upstream(UpstreamPolicy.builder("up"), System::nanoTime))
             .setDefaultCookieStore(store)
-            .disableAutomaticRetries()
             .build();
     try (client) {
       assertNotKeptAsAStaleCopy(
@@ -1127,11 +1114,7 @@ class AdapterConformanceTest {
     connections.setMaxTotal(1);
     connections.setDefaultMaxPerRoute(1);
     try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
-        org.apache.hc.client5.http.impl.classic.HttpClients.custom()
-            .setConnectionManager(connections)
-            .addExecInterceptorFirst("gatewarden", new ApacheExecHandler(up))
-            .disableAutomaticRetries()
-            .build()) {
+        apacheBuilder(up).setConnectionManager(connections).build()) {
       java.util.concurrent.Future<?> holder =
           pool.submit(
               () -> {
