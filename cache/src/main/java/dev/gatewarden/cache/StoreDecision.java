@@ -8,7 +8,7 @@ public enum StoreDecision {
   /** The response was stored (replacing any older copy of the same variant). */
   STORED,
   /**
-   * A copy of the same variant was stored less than the store's refresh interval ago (default 1 s)
+   * A copy of the same variant was stored less than the store's refresh interval ago (default 5 s)
    * and was kept; only the request's rules were checked, the response was not examined.
    */
   RECENT_COPY_KEPT,

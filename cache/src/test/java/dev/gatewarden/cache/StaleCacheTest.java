@@ -615,6 +615,53 @@ class StaleCacheTest {
   }
 
   @Test
+  void theRecentCopyCheckEndsWithAVariantsStaleWindow() {
+    // a Vary page is checked in Caffeine (no last-stored shortcut), whose entry lives as long as
+    // its longest window: here the German variant's, while the English one's is over
+    StaleCache busy =
+        StaleCache.builder().ticker(ticker).refreshInterval(Duration.ofSeconds(10)).build();
+    TestRequest en = TestRequest.get("/v").header("Accept-Language", "en");
+    TestRequest de = TestRequest.get("/v").header("Accept-Language", "de");
+    assertThat(
+            store(
+                busy,
+                en,
+                "hello",
+                policy,
+                "Vary",
+                "Accept-Language",
+                "Cache-Control",
+                "stale-if-error=2"))
+        .isEqualTo(StoreDecision.STORED);
+    assertThat(
+            store(
+                busy,
+                de,
+                "hallo",
+                policy,
+                "Vary",
+                "Accept-Language",
+                "Cache-Control",
+                "stale-if-error=600"))
+        .isEqualTo(StoreDecision.STORED);
+    assertThat(busy.hasRecentCopy(en)).isTrue();
+    ticker.advance(Duration.ofSeconds(3)); // en's window is over, the refresh interval is not
+    assertThat(busy.hasRecentCopy(en)).isFalse();
+    assertThat(busy.hasRecentCopy(de)).isTrue();
+    assertThat(
+            store(
+                busy,
+                en,
+                "hello again",
+                policy,
+                "Vary",
+                "Accept-Language",
+                "Cache-Control",
+                "stale-if-error=2"))
+        .isEqualTo(StoreDecision.STORED);
+  }
+
+  @Test
   void theRecentCopyCheckNeverTakesOneVariantForAnother() {
     StaleCache busy = StaleCache.builder().ticker(ticker).build();
     TestRequest en = TestRequest.get("/v").header("Accept-Language", "en");

@@ -242,7 +242,8 @@ public final class ApacheExecHandler implements ExecChainHandler {
           neutral = neutral.asPersonal();
         }
         x.received = response;
-        x.receivedType = entity == null ? null : entity.getContentType();
+        Header type = response.getFirstHeader("Content-Type"); // a HEAD's too, without entity
+        x.receivedType = type == null ? null : type.getValue();
         x.answer = neutral;
         return neutral;
       }

@@ -111,19 +111,6 @@ public final class ResilientHttpClient extends HttpClient {
     // the request's own timeout, when shorter, caps each attempt
     Duration timeout =
         original.timeout().filter(t -> t.compareTo(attemptTime) < 0).orElse(attemptTime);
-    HttpRequest.Builder b =
-        HttpRequest.newBuilder(r.uri()).expectContinue(original.expectContinue());
-    if (original.bodyPublisher().isPresent()) {
-      b.method(r.method(), HttpRequest.BodyPublishers.ofByteArray(r.bodyUnsafe()));
-    } else if ("GET".equals(r.method())) {
-      b.GET(); // without a publisher, as the caller built it: the JDK then sends no body headers
-    } else if ("DELETE".equals(r.method())) {
-      b.DELETE();
-    } else if (!"HEAD".equals(r.method()) || !head(b)) {
-      b.method(r.method(), HttpRequest.BodyPublishers.noBody());
-    }
-    original.version().ifPresent(b::version);
-    original.headers().map().forEach((name, values) -> values.forEach(v -> b.header(name, v)));
     AtomicBoolean headersReceived = new AtomicBoolean();
     // The JDK client's request timeout ends when the headers arrive, so a body that trickles would
     // not be bounded. A watchdog interrupts the sending thread when the attempt's time is up, which
@@ -137,7 +124,7 @@ public final class ResilientHttpClient extends HttpClient {
     try {
       response =
           delegate.send(
-              b.build(),
+              attemptRequest(original, r),
               info -> {
                 headersReceived.set(true);
                 return HttpResponse.BodySubscribers.ofByteArray();
@@ -168,6 +155,32 @@ public final class ResilientHttpClient extends HttpClient {
     ClientResponse neutral =
         ClientResponse.wrap(response.statusCode(), view(response.headers()), response.body());
     return sentOwnCredentials(r) ? neutral.asPersonal() : neutral;
+  }
+
+  /**
+   * The request an attempt sends: the caller's own when it has neither a timeout nor a body (a
+   * plain GET, the usual call: nothing to replay, and the JDK builds nothing new), else a copy
+   * without the timeout (the watchdog bounds the attempt) and with the buffered body, which every
+   * attempt can send again.
+   */
+  private static HttpRequest attemptRequest(HttpRequest original, ClientRequest r) {
+    if (original.timeout().isEmpty() && original.bodyPublisher().isEmpty()) {
+      return original;
+    }
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(r.uri()).expectContinue(original.expectContinue());
+    if (original.bodyPublisher().isPresent()) {
+      b.method(r.method(), HttpRequest.BodyPublishers.ofByteArray(r.bodyUnsafe()));
+    } else if ("GET".equals(r.method())) {
+      b.GET(); // without a publisher, as the caller built it: the JDK then sends no body headers
+    } else if ("DELETE".equals(r.method())) {
+      b.DELETE();
+    } else if (!"HEAD".equals(r.method()) || !head(b)) {
+      b.method(r.method(), HttpRequest.BodyPublishers.noBody());
+    }
+    original.version().ifPresent(b::version);
+    original.headers().map().forEach((name, values) -> values.forEach(v -> b.header(name, v)));
+    return b.build();
   }
 
   /**

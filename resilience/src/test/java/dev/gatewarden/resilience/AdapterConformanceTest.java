@@ -805,6 +805,54 @@ class AdapterConformanceTest {
   }
 
   @Test
+  void apacheStaleCopyAfterAttemptsThatAnsweredIsTheCopyNotTheLastAnswer() throws Exception {
+    script.add(reply(200, "fresh", "Cache-Control: max-age=0, stale-if-error=600"));
+    Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
+        apacheBuilder(up).build()) {
+      String first =
+          c.execute(
+              new org.apache.hc.client5.http.classic.methods.HttpGet(uri()),
+              r -> org.apache.hc.core5.http.io.entity.EntityUtils.toString(r.getEntity()));
+      assertThat(first).isEqualTo("fresh");
+      synchronized (script) {
+        script.clear();
+        script.add("HTTP/1.1 503 Down For Now\r\nRetry-After: 0\r\nContent-Length: 4\r\n\r\ndown");
+      }
+      int before = requests.get();
+      Result stale =
+          c.execute(
+              new org.apache.hc.client5.http.classic.methods.HttpGet(uri()),
+              r -> {
+                assertThat(r.getReasonPhrase())
+                    .as("not the 503's status line")
+                    .isNotEqualTo("Down For Now");
+                return apacheResult(r);
+              });
+      assertThat(requests.get() - before)
+          .as("the 503s were answered, then retried")
+          .isGreaterThan(1);
+      assertThat(stale.status()).isEqualTo(200);
+      assertThat(stale.body()).isEqualTo("fresh");
+      assertThat(stale.header().apply("Cache-Status")).contains("fwd-status=503");
+    }
+  }
+
+  @Test
+  void apacheHeadResponseKeepsItsContentType() throws Exception {
+    script.add("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n");
+    Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
+        apacheBuilder(up).build()) {
+      String type =
+          c.execute(
+              new org.apache.hc.client5.http.classic.methods.HttpHead(uri()),
+              r -> r.getCode() + " " + r.getEntity().getContentType());
+      assertThat(type).isEqualTo("200 application/json");
+    }
+  }
+
+  @Test
   void apacheEntityLongerThanItsDeclaredLengthIsReadWhole() throws Exception {
     script.add(reply(200, "hello"));
     Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
