@@ -614,6 +614,12 @@ class StaleCacheTest {
         .isEqualTo(StoreDecision.STORED);
   }
 
+  /** Stores a variant by {@code Accept-Language} with this {@code Cache-Control}. */
+  private StoreDecision byLanguage(
+      StaleCache busy, TestRequest r, String body, String cacheControl) {
+    return store(busy, r, body, policy, "Vary", "Accept-Language", "Cache-Control", cacheControl);
+  }
+
   @Test
   void theRecentCopyCheckEndsWithAVariantsStaleWindow() {
     // a Vary page is checked in Caffeine (no last-stored shortcut), whose entry lives as long as
@@ -622,42 +628,13 @@ class StaleCacheTest {
         StaleCache.builder().ticker(ticker).refreshInterval(Duration.ofSeconds(10)).build();
     TestRequest en = TestRequest.get("/v").header("Accept-Language", "en");
     TestRequest de = TestRequest.get("/v").header("Accept-Language", "de");
-    assertThat(
-            store(
-                busy,
-                en,
-                "hello",
-                policy,
-                "Vary",
-                "Accept-Language",
-                "Cache-Control",
-                "stale-if-error=2"))
-        .isEqualTo(StoreDecision.STORED);
-    assertThat(
-            store(
-                busy,
-                de,
-                "hallo",
-                policy,
-                "Vary",
-                "Accept-Language",
-                "Cache-Control",
-                "stale-if-error=600"))
-        .isEqualTo(StoreDecision.STORED);
+    assertThat(byLanguage(busy, en, "hello", "stale-if-error=2")).isEqualTo(StoreDecision.STORED);
+    assertThat(byLanguage(busy, de, "hallo", "stale-if-error=600")).isEqualTo(StoreDecision.STORED);
     assertThat(busy.hasRecentCopy(en)).isTrue();
     ticker.advance(Duration.ofSeconds(3)); // en's window is over, the refresh interval is not
     assertThat(busy.hasRecentCopy(en)).isFalse();
     assertThat(busy.hasRecentCopy(de)).isTrue();
-    assertThat(
-            store(
-                busy,
-                en,
-                "hello again",
-                policy,
-                "Vary",
-                "Accept-Language",
-                "Cache-Control",
-                "stale-if-error=2"))
+    assertThat(byLanguage(busy, en, "hello again", "stale-if-error=2"))
         .isEqualTo(StoreDecision.STORED);
   }
 
