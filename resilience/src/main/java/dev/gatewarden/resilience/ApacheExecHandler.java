@@ -188,67 +188,67 @@ public final class ApacheExecHandler implements ExecChainHandler {
       if (attempts++ > 0) {
         request.setHeaders(headers);
       }
-      return attempt(this, timeout);
+      return attempt(timeout);
     }
-  }
 
-  private ClientResponse attempt(Exchange x, Duration timeout) throws IOException {
-    ClassicHttpRequest request = x.request;
-    ExecChain.Scope scope = x.scope;
-    scope.clientContext.setRequestConfig(timed(x.original, Math.max(1, timeout.toMillis())));
-    if (x.body != null) {
-      request.setEntity(new ByteArrayEntity(x.body, x.type));
-    }
-    // The response timeout applies per read; the watchdog bounds the whole attempt (a body that
-    // trickles included) by closing the attempt's connection when its time is up.
-    AttemptWatchdog watchdog =
-        AttemptWatchdog.aborting(timeout, scope.execRuntime::discardEndpoint);
-    try {
-      ClassicHttpResponse response;
+    /** One attempt: the request through the rest of Apache's chain, its body read whole. */
+    private ClientResponse attempt(Duration timeout) throws IOException {
+      scope.clientContext.setRequestConfig(timed(original, Math.max(1, timeout.toMillis())));
+      if (body != null) {
+        request.setEntity(new ByteArrayEntity(body, type));
+      }
+      // The response timeout applies per read; the watchdog bounds the whole attempt (a body that
+      // trickles included) by closing the attempt's connection when its time is up.
+      AttemptWatchdog watchdog =
+          AttemptWatchdog.aborting(timeout, scope.execRuntime::discardEndpoint);
       try {
-        response = x.chain.proceed(request, scope);
-      } catch (org.apache.hc.core5.http.ProtocolException e) {
-        throw new TransportException(FailureCause.INVALID_RESPONSE, "malformed response", e);
-      } catch (HttpException e) {
-        throw new TransportException(FailureCause.INVALID_RESPONSE, "HTTP protocol error", e);
-      } catch (org.apache.hc.core5.http.ConnectionRequestTimeoutException e) {
-        watchdog.disarm();
-        throw TransportException.timedOut(
-            "no pooled connection", timeout, e); // a ConnectException, but not one
-      } catch (IOException e) {
-        throw watchdog.disarm()
-            ? TransportException.timedOut("response not received", timeout, e)
-            : e;
-      } catch (RuntimeException e) {
-        // closing the connection between its lease and the request's first byte makes Apache
-        // throw IllegalStateException ("endpoint not acquired"): that, too, is the timeout
-        if (watchdog.disarm()) {
-          throw TransportException.timedOut("response not received", timeout, e);
-        }
-        throw e;
-      }
-      try (response) {
-        HttpEntity entity = response.getEntity();
-        byte[] bytes;
+        ClassicHttpResponse response;
         try {
-          bytes = readWhole(entity);
+          response = chain.proceed(request, scope);
+        } catch (org.apache.hc.core5.http.ProtocolException e) {
+          throw new TransportException(FailureCause.INVALID_RESPONSE, "malformed response", e);
+        } catch (HttpException e) {
+          throw new TransportException(FailureCause.INVALID_RESPONSE, "HTTP protocol error", e);
+        } catch (org.apache.hc.core5.http.ConnectionRequestTimeoutException e) {
+          watchdog.disarm();
+          throw TransportException.timedOut(
+              "no pooled connection", timeout, e); // a ConnectException, but not one
         } catch (IOException e) {
-          scope.execRuntime.discardEndpoint();
-          throw TransportException.bodyFailed(e, watchdog.disarm(), timeout);
+          throw watchdog.disarm()
+              ? TransportException.timedOut("response not received", timeout, e)
+              : e;
+        } catch (RuntimeException e) {
+          // closing the connection between its lease and the request's first byte makes Apache
+          // throw IllegalStateException ("endpoint not acquired"): that, too, is the timeout
+          if (watchdog.disarm()) {
+            throw TransportException.timedOut("response not received", timeout, e);
+          }
+          throw e;
         }
-        ClientResponse neutral =
-            ClientResponse.wrap(response.getCode(), view(response.getHeaders()), bytes);
-        if (sentOwnCredentials(request, scope)) {
-          neutral = neutral.asPersonal();
+        try (response) {
+          HttpEntity entity = response.getEntity();
+          byte[] bytes;
+          try {
+            bytes = readWhole(entity);
+          } catch (IOException e) {
+            scope.execRuntime.discardEndpoint();
+            throw TransportException.bodyFailed(e, watchdog.disarm(), timeout);
+          }
+          ClientResponse neutral =
+              ClientResponse.wrap(response.getCode(), view(response.getHeaders()), bytes);
+          if (sentOwnCredentials(request, scope)) {
+            neutral = neutral.asPersonal();
+          }
+          received = response;
+          Header typeHeader =
+              response.getFirstHeader("Content-Type"); // a HEAD's too, without entity
+          receivedType = typeHeader == null ? null : typeHeader.getValue();
+          answer = neutral;
+          return neutral;
         }
-        x.received = response;
-        Header type = response.getFirstHeader("Content-Type"); // a HEAD's too, without entity
-        x.receivedType = type == null ? null : type.getValue();
-        x.answer = neutral;
-        return neutral;
+      } finally {
+        watchdog.disarm();
       }
-    } finally {
-      watchdog.disarm();
     }
   }
 
