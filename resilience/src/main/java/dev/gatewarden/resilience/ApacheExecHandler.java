@@ -39,8 +39,9 @@ import org.apache.hc.core5.util.Timeout;
  * minutes). Its entity is read whole and the attempt's response closed before the engine decides
  * (the connection goes back to the pool at the body's end). When reading fails the connection is
  * discarded, never returned to the pool. The caller gets the upstream's own response (status line
- * and headers as received) with the bytes read as its entity, or a stale copy. Request entities are
- * buffered once so that retries can replay them. Thread-safe.
+ * and headers as received) with the bytes read as its entity (none when it had none: a HEAD, a
+ * 204), or a stale copy. Request entities are buffered once so that retries can replay them.
+ * Thread-safe.
  */
 public final class ApacheExecHandler implements ExecChainHandler {
   /** The largest body an array can hold. */
@@ -84,8 +85,10 @@ public final class ApacheExecHandler implements ExecChainHandler {
       // whole and closed (the connection went back to the pool at its end), and the caller gets
       // the bytes read.
       ClassicHttpResponse received = exchange.received;
-      received.setEntity(
-          new ByteArrayEntity(response.bodyUnsafe(), contentType(exchange.receivedType)));
+      if (received.getEntity() != null) { // none for a HEAD, a 204 or a 304: as Apache gives it
+        received.setEntity(
+            new ByteArrayEntity(response.bodyUnsafe(), contentType(exchange.receivedType)));
+      }
       return received;
     }
     // a stale copy

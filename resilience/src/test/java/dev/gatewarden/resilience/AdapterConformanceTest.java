@@ -839,16 +839,45 @@ class AdapterConformanceTest {
   }
 
   @Test
-  void apacheHeadResponseKeepsItsContentType() throws Exception {
-    script.add("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n");
+  void apacheBodilessResponsesAreAsPlainApacheGivesThem() throws Exception {
     Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
-    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
-        apacheBuilder(up).build()) {
-      String type =
-          c.execute(
-              new org.apache.hc.client5.http.classic.methods.HttpHead(uri()),
-              r -> r.getCode() + " " + r.getEntity().getContentType());
-      assertThat(type).isEqualTo("200 application/json");
+    org.apache.hc.core5.http.io.HttpClientResponseHandler<String> seen =
+        r ->
+            r.getCode()
+                + " "
+                + (r.getFirstHeader("Content-Type") == null
+                    ? "-"
+                    : r.getFirstHeader("Content-Type").getValue())
+                + " entity="
+                + (r.getEntity() != null);
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient plain =
+            org.apache.hc.client5.http.impl.classic.HttpClients.custom()
+                .disableAutomaticRetries()
+                .build();
+        org.apache.hc.client5.http.impl.classic.CloseableHttpClient c = apacheBuilder(up).build()) {
+      String[][] cases = { // method, the upstream's reply, what the caller sees
+        {
+          "HEAD",
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n",
+          "200 application/json entity=false"
+        },
+        {"GET", "HTTP/1.1 204 No Content\r\n\r\n", "204 - entity=false"}
+      };
+      for (String[] kase : cases) {
+        synchronized (script) {
+          script.clear();
+          script.add(kase[1]);
+        }
+        String asPlain =
+            plain.execute(
+                new org.apache.hc.core5.http.message.BasicClassicHttpRequest(kase[0], uri()), seen);
+        assertThat(
+                c.execute(
+                    new org.apache.hc.core5.http.message.BasicClassicHttpRequest(kase[0], uri()),
+                    seen))
+            .isEqualTo(asPlain)
+            .isEqualTo(kase[2]);
+      }
     }
   }
 
