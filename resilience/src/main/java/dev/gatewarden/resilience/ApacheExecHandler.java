@@ -39,9 +39,9 @@ import org.apache.hc.core5.util.Timeout;
  * minutes). Its entity is read whole and the attempt's response closed before the engine decides
  * (the connection goes back to the pool at the body's end). When reading fails the connection is
  * discarded, never returned to the pool. The caller gets the upstream's own response (status line
- * and headers as received) with the bytes read as its entity (none when it had none: a HEAD, a
- * 204), or a stale copy. Request entities are buffered once so that retries can replay them.
- * Thread-safe.
+ * and headers as received) with the bytes read as its entity (none when it had none: a HEAD, a 204,
+ * a 304), or a stale copy (a HEAD's without entity). Request entities are buffered once so that
+ * retries can replay them. Thread-safe.
  */
 public final class ApacheExecHandler implements ExecChainHandler {
   /** The largest body an array can hold. */
@@ -94,8 +94,10 @@ public final class ApacheExecHandler implements ExecChainHandler {
     // a stale copy
     BasicClassicHttpResponse out = new BasicClassicHttpResponse(response.status());
     response.headers().forEach((name, values) -> values.forEach(v -> out.addHeader(name, v)));
-    out.setEntity(
-        new ByteArrayEntity(response.bodyUnsafe(), contentType(response.header("Content-Type"))));
+    if (!"HEAD".equals(neutral.method())) { // a HEAD gets no entity, as from Apache itself
+      out.setEntity(
+          new ByteArrayEntity(response.bodyUnsafe(), contentType(response.header("Content-Type"))));
+    }
     return out;
   }
 

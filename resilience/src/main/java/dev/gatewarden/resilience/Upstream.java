@@ -415,10 +415,12 @@ public final class Upstream {
     }
     StaleCopy c = copy.get();
     ByteArrayOutputStream body = new ByteArrayOutputStream(c.response().bodyLength());
-    try {
-      c.response().writeBodyTo(body);
-    } catch (IOException impossible) {
-      return Optional.empty();
+    if (!"HEAD".equals(request.method())) { // a HEAD is answered from the GET copy, without body
+      try {
+        c.response().writeBodyTo(body);
+      } catch (IOException impossible) {
+        return Optional.empty();
+      }
     }
     Map<String, String> marks = new LinkedHashMap<>();
     marks.put("Age", Long.toString(c.ageSeconds()));

@@ -804,21 +804,35 @@ class AdapterConformanceTest {
         .isEqualTo(1);
   }
 
+  /**
+   * Gets a storable "fresh" through {@code c}, so that a stale copy is kept; then makes the
+   * upstream answer every request with {@code reply}.
+   */
+  private void keepFreshCopyThenAnswer(
+      org.apache.hc.client5.http.impl.classic.CloseableHttpClient c, String reply)
+      throws IOException {
+    synchronized (script) {
+      script.clear();
+      script.add(reply(200, "fresh", "Cache-Control: max-age=0, stale-if-error=600"));
+    }
+    String first =
+        c.execute(
+            new org.apache.hc.client5.http.classic.methods.HttpGet(uri()),
+            r -> org.apache.hc.core5.http.io.entity.EntityUtils.toString(r.getEntity()));
+    assertThat(first).isEqualTo("fresh");
+    synchronized (script) {
+      script.clear();
+      script.add(reply);
+    }
+  }
+
   @Test
   void apacheStaleCopyAfterAttemptsThatAnsweredIsTheCopyNotTheLastAnswer() throws Exception {
-    script.add(reply(200, "fresh", "Cache-Control: max-age=0, stale-if-error=600"));
     Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
     try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
         apacheBuilder(up).build()) {
-      String first =
-          c.execute(
-              new org.apache.hc.client5.http.classic.methods.HttpGet(uri()),
-              r -> org.apache.hc.core5.http.io.entity.EntityUtils.toString(r.getEntity()));
-      assertThat(first).isEqualTo("fresh");
-      synchronized (script) {
-        script.clear();
-        script.add("HTTP/1.1 503 Down For Now\r\nRetry-After: 0\r\nContent-Length: 4\r\n\r\ndown");
-      }
+      keepFreshCopyThenAnswer(
+          c, "HTTP/1.1 503 Down For Now\r\nRetry-After: 0\r\nContent-Length: 4\r\n\r\ndown");
       int before = requests.get();
       Result stale =
           c.execute(
@@ -835,6 +849,25 @@ class AdapterConformanceTest {
       assertThat(stale.status()).isEqualTo(200);
       assertThat(stale.body()).isEqualTo("fresh");
       assertThat(stale.header().apply("Cache-Status")).contains("fwd-status=503");
+    }
+  }
+
+  @Test
+  void apacheStaleAnswerToAHeadHasNoEntity() throws Exception {
+    Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
+        apacheBuilder(up).build()) {
+      keepFreshCopyThenAnswer(c, "RESET");
+      String head =
+          c.execute(
+              new org.apache.hc.client5.http.classic.methods.HttpHead(uri()),
+              r ->
+                  r.getCode()
+                      + " stale="
+                      + (r.getFirstHeader("Cache-Status") != null)
+                      + " entity="
+                      + (r.getEntity() != null));
+      assertThat(head).isEqualTo("200 stale=true entity=false");
     }
   }
 
@@ -861,7 +894,9 @@ class AdapterConformanceTest {
           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n",
           "200 application/json entity=false"
         },
-        {"GET", "HTTP/1.1 204 No Content\r\n\r\n", "204 - entity=false"}
+        {"GET", "HTTP/1.1 204 No Content\r\n\r\n", "204 - entity=false"},
+        {"GET", "HTTP/1.1 304 Not Modified\r\nETag: \"1\"\r\n\r\n", "304 - entity=false"},
+        {"GET", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "200 - entity=true"}
       };
       for (String[] kase : cases) {
         synchronized (script) {

@@ -305,13 +305,19 @@ class UpstreamEngineTest {
         .isInstanceOf(UpstreamException.class);
   }
 
-  @Test
-  void servesStaleCopyWhenEveryAttemptFails() throws Exception {
+  /** An upstream that kept a copy of ITEM's good response, and now refuses every connection. */
+  private Upstream keptCopyThenRefused() throws Exception {
     script.add(status(200));
     Upstream up = upstream(UpstreamPolicy.builder("inv"));
     up.execute(ClientRequest.get(ITEM), transport);
     script.clear();
     script.add(new ConnectException("Connection refused"));
+    return up;
+  }
+
+  @Test
+  void servesStaleCopyWhenEveryAttemptFails() throws Exception {
+    Upstream up = keptCopyThenRefused();
     ClientResponse r = up.execute(ClientRequest.get(ITEM), transport);
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.header("Cache-Status")).startsWith("Gatewarden; fwd=request");
@@ -324,6 +330,20 @@ class UpstreamEngineTest {
                 .timer()
                 .count())
         .isEqualTo(1);
+  }
+
+  @Test
+  void aHeadIsAnsweredFromTheGetCopyWithoutItsBody() throws Exception {
+    Upstream up = keptCopyThenRefused();
+    ClientResponse head = up.execute(ClientRequest.of("HEAD", ITEM, Map.of(), null), transport);
+    assertThat(head.status()).isEqualTo(200);
+    assertThat(head.header("Cache-Status")).startsWith("Gatewarden;");
+    assertThat(head.bodyLength()).isZero();
+    assertThat(
+            new String(
+                up.execute(ClientRequest.get(ITEM), transport).body(), StandardCharsets.UTF_8))
+        .as("the GET copy itself keeps its body")
+        .isEqualTo("status 200");
   }
 
   @Test
