@@ -414,8 +414,9 @@ public final class Upstream {
       return Optional.empty();
     }
     StaleCopy c = copy.get();
-    ByteArrayOutputStream body = new ByteArrayOutputStream(c.response().bodyLength());
-    if (!"HEAD".equals(request.method())) { // a HEAD is answered from the GET copy, without body
+    boolean head = "HEAD".equals(request.method()); // answered from the GET copy, without body
+    ByteArrayOutputStream body = new ByteArrayOutputStream(head ? 0 : c.response().bodyLength());
+    if (!head) {
       try {
         c.response().writeBodyTo(body);
       } catch (IOException impossible) {

@@ -159,6 +159,11 @@ class AdapterConformanceTest {
     return head.toString();
   }
 
+  /** An Apache client with the adapter around a default upstream policy. */
+  private static org.apache.hc.client5.http.impl.classic.CloseableHttpClient apacheClient() {
+    return apacheBuilder(upstream(UpstreamPolicy.builder("up"), System::nanoTime)).build();
+  }
+
   /** Apache's client builder with the adapter, as the docs adopt it (Apache's retries off). */
   private static org.apache.hc.client5.http.impl.classic.HttpClientBuilder apacheBuilder(
       Upstream up) {
@@ -772,9 +777,7 @@ class AdapterConformanceTest {
     script.add(
         "HTTP/1.1 200 Fine Thanks\r\nContent-Type: text/plain; charset=UTF-8\r\nX-Trace: t1\r\n"
             + "Content-Length: 5\r\n\r\nhello");
-    Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
-    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
-        apacheBuilder(up).build()) {
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c = apacheClient()) {
       for (int call = 0; call < 2; call++) { // the first one after a retry of the 503
         String seen =
             c.execute(
@@ -828,9 +831,7 @@ class AdapterConformanceTest {
 
   @Test
   void apacheStaleCopyAfterAttemptsThatAnsweredIsTheCopyNotTheLastAnswer() throws Exception {
-    Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
-    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
-        apacheBuilder(up).build()) {
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c = apacheClient()) {
       keepFreshCopyThenAnswer(
           c, "HTTP/1.1 503 Down For Now\r\nRetry-After: 0\r\nContent-Length: 4\r\n\r\ndown");
       int before = requests.get();
@@ -854,9 +855,7 @@ class AdapterConformanceTest {
 
   @Test
   void apacheStaleAnswerToAHeadHasNoEntity() throws Exception {
-    Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
-    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
-        apacheBuilder(up).build()) {
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c = apacheClient()) {
       keepFreshCopyThenAnswer(c, "RESET");
       String head =
           c.execute(
@@ -986,9 +985,7 @@ class AdapterConformanceTest {
 
   @Test
   void apacheRequestTargetThatIsNoUriIsRefusedNotKeyedAsAnotherPage() throws Exception {
-    Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
-    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
-        apacheBuilder(up).build()) {
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c = apacheClient()) {
       org.apache.hc.core5.http.message.BasicClassicHttpRequest invalid =
           new org.apache.hc.core5.http.message.BasicClassicHttpRequest(
               "GET", "http://127.0.0.1:" + listener.getLocalPort() + "/search?q={x}");
