@@ -3,6 +3,7 @@ package dev.gatewarden.filter;
 import dev.gatewarden.cache.CachePolicy;
 import dev.gatewarden.resilience.ConfigException;
 import dev.gatewarden.resilience.ConfigValues;
+import dev.gatewarden.resilience.UpstreamPolicy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -60,6 +61,9 @@ final class FlatKeys {
         });
     List<String> routeNames = p.containsKey("routes") ? list(p, "routes") : List.of();
     checkKnown(p, routeNames);
+    // upstream.<name>.* keys may share this file: the filter does not use them, but a bad one
+    // stops start-up here as it would where the application reads them
+    UpstreamPolicy.fromProperties(p);
 
     with(p, "host", v -> b.canonicalHost(v));
     with(p, "buffer-size", v -> b.bufferSize(toInt("buffer-size", v)));
@@ -204,7 +208,7 @@ final class FlatKeys {
       }
     }
     for (String key : p.keySet()) {
-      if (!allowed.contains(key)) {
+      if (!allowed.contains(key) && !key.startsWith("upstream.")) {
         String hint =
             key.startsWith("route.")
                 ? "a route key of a route listed in \"routes\" (route.<name>.{"

@@ -92,6 +92,25 @@ class ConfigurationTest {
   }
 
   @Test
+  void upstreamKeysMayShareTheFiltersSettingsAndAreCheckedAtStartUp() {
+    GatewardenConfig.fromProperties(
+        Map.of(
+            "cache.max-stale", "1m",
+            "gatewarden.upstream.inventory.attempt-timeout", "800ms",
+            "upstream.inventory.max-attempts", "2"));
+    assertThatThrownBy(
+            () ->
+                GatewardenConfig.fromProperties(Map.of("upstream.inventory.max-attempts", "many")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("upstream.inventory.max-attempts")
+        .hasMessageContaining("\"many\"");
+    assertThatThrownBy(
+            () -> GatewardenConfig.fromProperties(Map.of("upstream.inventory.retries", "2")))
+        .hasMessageContaining("upstream.inventory.retries")
+        .hasMessageContaining("max-attempts");
+  }
+
+  @Test
   void routeWithoutPatternsIsRejected() {
     assertThatThrownBy(() -> GatewardenConfig.fromProperties(Map.of("routes", "api")))
         .hasMessageContaining("route.api.patterns")

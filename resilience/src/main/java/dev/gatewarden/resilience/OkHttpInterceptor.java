@@ -23,8 +23,14 @@ import okio.Buffer;
  * <pre>{@code
  * OkHttpClient client = new OkHttpClient.Builder()
  *     .addInterceptor(new OkHttpInterceptor(Upstream.of(UpstreamPolicy.builder("inventory").build())))
+ *     .retryOnConnectionFailure(false) // retries are the engine's: a POST is never sent twice
  *     .build();
  * }</pre>
+ *
+ * <p>Turn OkHttp's own retry off as shown. It runs below application interceptors, outside the
+ * retry budget, and re-sends a request (a POST too) whose pooled connection broke after it was
+ * written, so the upstream may get it twice. The engine retries what is safe to retry, connection
+ * failures included.
  *
  * <p>Each attempt is one {@code chain.proceed(...)} with connect, read and write timeouts set to
  * the attempt's time (OkHttp's read timeout bounds each read), and a deadline on the response

@@ -40,7 +40,7 @@ import javax.net.ssl.SSLSession;
  * read whole and validated before the {@code BodyHandler} sees them (so a streaming handler such as
  * {@code ofInputStream()} still gets a complete body, never half of one). {@code sendAsync} runs
  * the call on the wrapped client's executor when it has one, else on this client's own daemon
- * threads. Thread-safe.
+ * threads, under the {@link Deadline} that was current where it was called. Thread-safe.
  */
 public final class ResilientHttpClient extends HttpClient {
   private final HttpClient delegate;
@@ -84,8 +84,11 @@ public final class ResilientHttpClient extends HttpClient {
   @Override
   public <T> CompletableFuture<HttpResponse<T>> sendAsync(
       HttpRequest request, HttpResponse.BodyHandler<T> handler) {
+    // the caller's deadline (a filter request's) caps the call on the pool's thread too
+    Deadline deadline = Deadline.currentOrNull();
     return CompletableFuture.supplyAsync(
         () -> {
+          Deadline.Scope scope = deadline == null ? null : deadline.makeCurrent();
           try {
             return send(request, handler);
           } catch (IOException e) {
@@ -93,6 +96,10 @@ public final class ResilientHttpClient extends HttpClient {
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CompletionException(e);
+          } finally {
+            if (scope != null) {
+              scope.close();
+            }
           }
         },
         asyncExecutor);

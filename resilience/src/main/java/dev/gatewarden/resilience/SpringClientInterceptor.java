@@ -82,7 +82,14 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
         if (JDK_CLIENT_RESPONSE.equals(response.getClass().getName())) {
           abortable.set(in);
         }
-        bytes = BodyReader.readAll(in, declaredLength(headers));
+        long declared = declaredLength(headers);
+        bytes = BodyReader.readAll(in, declared);
+        if (bytes.length < declared && mustHaveBody(request, status, headers)) {
+          // HttpURLConnection (SimpleClientHttpRequestFactory, RestTemplate's default) ends a body
+          // that the server cut short like a whole one; other factories throw
+          throw new java.io.EOFException(
+              "body of " + bytes.length + " bytes, shorter than its Content-Length " + declared);
+        }
       } catch (IOException e) {
         throw TransportException.bodyFailed(e, watchdog.disarm(), timeout);
       }
@@ -113,6 +120,19 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
     } catch (NumberFormatException e) {
       return -1;
     }
+  }
+
+  /**
+   * Whether the response must carry its declared number of bytes: not for a HEAD, a 1xx, 204 or
+   * 304, nor when a factory may have decoded the body (its encoding is then no longer the wire's).
+   */
+  private static boolean mustHaveBody(HttpRequest request, int status, HttpHeaders headers) {
+    String encoding = headers.getFirst(HttpHeaders.CONTENT_ENCODING);
+    return !"HEAD".equals(request.getMethod().name())
+        && status >= 200
+        && status != 204
+        && status != 304
+        && (encoding == null || encoding.trim().equalsIgnoreCase("identity"));
   }
 
   private static void closeQuietly(InputStream in) {

@@ -218,6 +218,12 @@ public final class Upstream {
       incident(call, start, "error", f.cause, f.getMessage(), f.getCause());
       throw new UpstreamException(
           policy.name, f.cause, call.attempts, f.getMessage(), f.getCause());
+    } catch (RuntimeException e) {
+      // A bug below the engine (an interceptor, a factory, a validator): counted and logged as
+      // APPLICATION, then rethrown as it is. Not retried and not hidden behind a stale copy.
+      record(start, FAILURE, FailureCause.APPLICATION);
+      incident(call, start, "error", FailureCause.APPLICATION, describe(e), e);
+      throw e;
     }
   }
 
@@ -323,7 +329,13 @@ public final class Upstream {
         throw e;
       }
       for (ResponseValidator v : policy.validators) {
-        String problem = v.validate(response);
+        String problem;
+        try {
+          problem = v.validate(response);
+        } catch (RuntimeException e) { // the breaker's permission is returned on every path
+          breaker.onError(nanoTime.getAsLong() - t0, TimeUnit.NANOSECONDS, e);
+          throw e;
+        }
         if (problem != null) {
           AttemptFailure f = new AttemptFailure(FailureCause.INVALID_RESPONSE, problem, null);
           breaker.onError(nanoTime.getAsLong() - t0, TimeUnit.NANOSECONDS, f);
@@ -566,7 +578,9 @@ public final class Upstream {
 
     private boolean mayRetry(boolean requestNeverSent, long minimumDelayMillis) {
       if (attempts >= policy.maxAttempts) {
-        return false;
+        // Resilience4j stops at the same count by itself; saying "retryable" lets its retry meter
+        // count the call as failed with retries, not as a success or a failure never retried
+        return policy.maxAttempts > 1;
       }
       boolean idempotent =
           request.isIdempotent()

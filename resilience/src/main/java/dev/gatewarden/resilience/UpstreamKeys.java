@@ -20,6 +20,7 @@ final class UpstreamKeys {
       List.of(
           "attempt-timeout",
           "total-timeout",
+          "minimum-attempt-time",
           "max-attempts",
           "backoff-initial",
           "backoff-max",
@@ -86,6 +87,11 @@ final class UpstreamKeys {
         prefix,
         "total-timeout",
         v -> b.totalTimeout(ConfigValues.duration(prefix + "total-timeout", v)));
+    with(
+        p,
+        prefix,
+        "minimum-attempt-time",
+        v -> b.minimumAttemptTime(ConfigValues.duration(prefix + "minimum-attempt-time", v)));
     with(
         p,
         prefix,
@@ -202,10 +208,27 @@ final class UpstreamKeys {
     b.stale(stale.build());
     try {
       return b.build();
-    } catch (IllegalArgumentException e) {
+    } catch (IllegalArgumentException e) { // the one check across settings: attempt ≤ total
+      String setting = p.containsKey("attempt-timeout") ? "attempt-timeout" : "total-timeout";
+      String other = setting.equals("attempt-timeout") ? "total-timeout" : "attempt-timeout";
       throw new ConfigException(
-          prefix + "attempt-timeout", p.get("attempt-timeout"), e.getMessage(), e);
+          prefix + setting,
+          p.get(setting),
+          (setting.equals("attempt-timeout") ? "a duration at most " : "a duration at least ")
+              + prefix
+              + other
+              + (p.containsKey(other) ? "" : " (default " + defaults(other) + ")")
+              + "; "
+              + e.getMessage(),
+          e);
     }
+  }
+
+  /** A timeout's default as the docs write it. */
+  private static String defaults(String setting) {
+    UpstreamPolicy d = UpstreamPolicy.builder("defaults").build();
+    Duration v = setting.equals("attempt-timeout") ? d.attemptTimeout() : d.totalTimeout();
+    return v.toMillis() % 1000 == 0 ? v.toSeconds() + "s" : v.toMillis() + "ms";
   }
 
   /** Runs a builder call whose IllegalArgumentException should name {@code key}. */

@@ -43,6 +43,13 @@ class AdapterConformanceTest {
   private final AtomicInteger connections = new AtomicInteger();
   private final CountDownLatch release = new CountDownLatch(1);
 
+  /** When each request arrived (System.nanoTime()), in order. */
+  private final java.util.List<Long> arrivals =
+      java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+
+  /** The meters of the upstreams that {@link #client(Adapter, UpstreamPolicy.Builder)} builds. */
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+
   /** The head of every request received, in order. */
   private final java.util.List<String> heads =
       java.util.Collections.synchronizedList(new java.util.ArrayList<>());
@@ -81,6 +88,7 @@ class AdapterConformanceTest {
         if (head == null) {
           return;
         }
+        arrivals.add(System.nanoTime());
         heads.add(head);
         requests.incrementAndGet();
         String reply;
@@ -123,6 +131,11 @@ class AdapterConformanceTest {
           case "SLOW":
             release.await(10, TimeUnit.SECONDS);
             return;
+          case "LATE": // a whole reply, after the client's 300 ms attempt timeout, then go on
+            release.await(700, TimeUnit.MILLISECONDS);
+            out.write(reply(200, "late").getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            continue;
           default:
             out.write(reply.getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
@@ -201,7 +214,7 @@ class AdapterConformanceTest {
 
   /** Every adapter, built around the same engine. */
   enum Adapter {
-    JDK {
+    JDK(true) {
       @Override
       TestClient client(Upstream up) {
         HttpClient c = ResilientHttpClient.wrap(HttpClient.newHttpClient(), up);
@@ -228,7 +241,7 @@ class AdapterConformanceTest {
         };
       }
     },
-    OKHTTP {
+    OKHTTP(false) {
       @Override
       TestClient client(Upstream up) {
         okhttp3.OkHttpClient c =
@@ -262,7 +275,7 @@ class AdapterConformanceTest {
         };
       }
     },
-    SPRING {
+    SPRING(true) { // with the JDK's factory
       @Override
       TestClient client(Upstream up) {
         // No timeouts on the factory: the interceptor bounds each attempt by itself.
@@ -294,7 +307,7 @@ class AdapterConformanceTest {
         };
       }
     },
-    APACHE {
+    APACHE(false) {
       @Override
       TestClient client(Upstream up) {
         org.apache.hc.client5.http.impl.classic.CloseableHttpClient c = apacheBuilder(up).build();
@@ -322,6 +335,13 @@ class AdapterConformanceTest {
         };
       }
     };
+
+    /** Whether the client re-sends a GET by itself when its connection ends before a reply. */
+    final boolean resendsAGetOnAnEarlyClose;
+
+    Adapter(boolean resendsAGetOnAnEarlyClose) {
+      this.resendsAGetOnAnEarlyClose = resendsAGetOnAnEarlyClose;
+    }
 
     abstract TestClient client(Upstream upstream);
   }
@@ -358,19 +378,36 @@ class AdapterConformanceTest {
   }
 
   private TestClient client(Adapter adapter, UpstreamPolicy.Builder policy) {
-    return adapter.client(upstream(policy, System::nanoTime));
+    return adapter.client(upstream(policy, System::nanoTime, meters));
   }
 
   private static Upstream upstream(
       UpstreamPolicy.Builder policy, java.util.function.LongSupplier nanoTime) {
+    return upstream(policy, nanoTime, new SimpleMeterRegistry());
+  }
+
+  private static Upstream upstream(
+      UpstreamPolicy.Builder policy,
+      java.util.function.LongSupplier nanoTime,
+      io.micrometer.core.instrument.MeterRegistry registry) {
     return Upstream.builder(
             policy
                 .attemptTimeout(Duration.ofMillis(300))
                 .backoff(Duration.ofMillis(1), Duration.ofMillis(5))
                 .build())
-        .meterRegistry(new SimpleMeterRegistry())
+        .meterRegistry(registry)
         .nanoTime(nanoTime)
         .build();
+  }
+
+  /** The engine's own retries, as its counter has them. */
+  private double engineRetries() {
+    return meters.get("gatewarden.client.retries").tag("upstream", "up").counter().count();
+  }
+
+  /** The time between the upstream's receiving request {@code i} and request {@code i + 1}. */
+  private Duration gapAfterRequest(int i) {
+    return Duration.ofNanos(arrivals.get(i + 1) - arrivals.get(i));
   }
 
   /** Asserts that {@code call} fails with an {@link UpstreamException} of {@code cause}. */
@@ -438,10 +475,24 @@ class AdapterConformanceTest {
   @ParameterizedTest
   @EnumSource(Adapter.class)
   void retriesAResetBeforeTheHeaders(Adapter adapter) throws Exception {
-    script.add("RESET");
+    assertEarlyFailuresAreRetriedByTheEngine(adapter, "RESET");
+  }
+
+  /**
+   * Two replies that end before any byte of a response, then a good one: the engine retries until
+   * it has it. The JDK client (also under Spring's JDK factory) re-sends a GET once by itself when
+   * its connection ends before any reply, so there the engine sees one failure instead of two.
+   */
+  private void assertEarlyFailuresAreRetriedByTheEngine(Adapter adapter, String fault)
+      throws Exception {
+    script.add(fault);
+    script.add(fault);
     script.add(reply(200, "ok"));
     assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).body()).isEqualTo("ok");
-    assertThat(requests).hasValue(2);
+    assertThat(requests).hasValue(3);
+    assertThat(engineRetries())
+        .as("retries by the engine, not by the client")
+        .isEqualTo(adapter.resendsAGetOnAnEarlyClose ? 1 : 2);
   }
 
   @ParameterizedTest
@@ -496,14 +547,18 @@ class AdapterConformanceTest {
 
   @ParameterizedTest
   @EnumSource(Adapter.class)
-  void slowHeadersTimeOutAndTheConnectionIsNotReused(Adapter adapter) throws Exception {
-    script.add("SLOW");
+  void slowHeadersTimeOutAndTheLateReplyNeverReachesTheNextCaller(Adapter adapter)
+      throws Exception {
+    // the upstream answers the first request whole, 700 ms later, on the same connection: had the
+    // client kept that connection, the next call would read the late reply as its own
+    script.add("LATE");
     script.add(reply(200, "fresh"));
     TestClient c = client(adapter, UpstreamPolicy.builder("up").maxAttempts(1));
     assertFails(() -> c.get(uri()), FailureCause.TIMEOUT);
     assertThat(c.get(uri()).body())
         .as("a late reply never reaches the next caller")
         .isEqualTo("fresh");
+    assertThat(connections).as("the timed-out connection was not reused").hasValue(2);
   }
 
   @ParameterizedTest
@@ -518,11 +573,118 @@ class AdapterConformanceTest {
 
   @ParameterizedTest
   @EnumSource(Adapter.class)
+  void postOnAPooledConnectionThatBreaksAfterSendingIsNotSentAgain(Adapter adapter)
+      throws Exception {
+    // The upstream reads the POST whole, then resets: it may have acted on it, so neither the
+    // engine nor the client below it may send it again (OkHttp would, on a pooled connection,
+    // unless its own retry is off as the docs adopt it).
+    script.add(reply(200, "warm"));
+    script.add("RESET");
+    script.add(reply(200, "again"));
+    TestClient c = client(adapter, UpstreamPolicy.builder("up"));
+    assertThat(c.get(uri()).body()).isEqualTo("warm");
+    Throwable thrown = org.assertj.core.api.Assertions.catchThrowable(() -> c.post(uri(), "order"));
+    assertThat(thrown).isInstanceOf(UpstreamException.class);
+    assertThat(((UpstreamException) thrown).attempts()).isEqualTo(1);
+    assertThat(heads.stream().filter(h -> h.startsWith("POST")).count())
+        .as("POSTs that reached the upstream")
+        .isEqualTo(1);
+    assertThat(connections).as("the POST went on the pooled connection").hasValue(1);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void requestsAreMeteredByUpstreamOutcomeAndCauseAndResilience4jBindsItsOwn(Adapter adapter)
+      throws Exception {
+    script.add(reply(200, "ok"));
+    TestClient c =
+        client(
+            adapter,
+            UpstreamPolicy.builder("up")
+                .maxAttempts(2)
+                .bulkhead(7)
+                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+    assertThat(c.get(uri()).body()).isEqualTo("ok");
+    synchronized (script) {
+      script.clear();
+      script.add("RESET");
+    }
+    UpstreamException failed = assertFails(() -> c.get(uri()), FailureCause.CONNECT);
+    assertThat(failed.attempts()).isEqualTo(2);
+
+    assertThat(requestTimer("success", "none").count()).isEqualTo(1);
+    assertThat(requestTimer("failure", "connect").count()).isEqualTo(1);
+    assertThat(meters.find("gatewarden.client.requests").timers())
+        .as("no other outcome or cause")
+        .hasSize(2);
+    assertThat(engineRetries()).isEqualTo(1);
+    // Resilience4j's own binders: the breaker's calls, the bulkhead's capacity, the retry's calls
+    assertThat(r4jTimer("resilience4j.circuitbreaker.calls", "successful").count()).isEqualTo(1);
+    assertThat(r4jTimer("resilience4j.circuitbreaker.calls", "failed").count()).isEqualTo(2);
+    assertThat(
+            meters
+                .get("resilience4j.circuitbreaker.state")
+                .tag("name", "up")
+                .tag("state", "closed")
+                .gauge()
+                .value())
+        .isEqualTo(1);
+    assertThat(
+            meters
+                .get("resilience4j.bulkhead.max.allowed.concurrent.calls")
+                .tag("name", "up")
+                .gauge()
+                .value())
+        .isEqualTo(7);
+    assertThat(
+            meters
+                .get("resilience4j.bulkhead.available.concurrent.calls")
+                .tag("name", "up")
+                .gauge()
+                .value())
+        .as("every permit returned")
+        .isEqualTo(7);
+    assertThat(
+            meters
+                .get("resilience4j.retry.calls")
+                .tag("name", "up")
+                .tag("kind", "successful_without_retry")
+                .functionCounter()
+                .count())
+        .isEqualTo(1);
+    assertThat(
+            meters
+                .get("resilience4j.retry.calls")
+                .tag("name", "up")
+                .tag("kind", "failed_with_retry")
+                .functionCounter()
+                .count())
+        .isEqualTo(1);
+  }
+
+  private io.micrometer.core.instrument.Timer requestTimer(String outcome, String cause) {
+    return meters
+        .get("gatewarden.client.requests")
+        .tag("upstream", "up")
+        .tag("outcome", outcome)
+        .tag("cause", cause)
+        .timer();
+  }
+
+  private io.micrometer.core.instrument.Timer r4jTimer(String name, String kind) {
+    return meters.get(name).tag("name", "up").tag("kind", kind).timer();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
   void retryAfterInSecondsIsHonoured(Adapter adapter) throws Exception {
-    script.add(reply(503, "busy", "Retry-After: 0"));
+    script.add(reply(503, "busy", "Retry-After: 1"));
     script.add(reply(200, "ok"));
     assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).body()).isEqualTo("ok");
     assertThat(requests).hasValue(2);
+    assertThat(gapAfterRequest(0))
+        .as("waited the second asked for, not the 1-5 ms backoff")
+        .isGreaterThanOrEqualTo(Duration.ofMillis(950));
   }
 
   @ParameterizedTest
@@ -539,6 +701,7 @@ class AdapterConformanceTest {
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.body()).isEqualTo("catalogue");
     assertThat(r.header().apply("Cache-Status")).startsWith("Gatewarden;");
+    assertThat(r.header().apply("Age")).as("Age of the copy, in seconds").matches("[0-9]+");
   }
 
   @ParameterizedTest
@@ -553,9 +716,7 @@ class AdapterConformanceTest {
   @ParameterizedTest
   @EnumSource(Adapter.class)
   void emptyReplyIsRetried(Adapter adapter) throws Exception {
-    script.add("CLOSE");
-    script.add(reply(200, "ok"));
-    assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).body()).isEqualTo("ok");
+    assertEarlyFailuresAreRetriedByTheEngine(adapter, "CLOSE");
   }
 
   @ParameterizedTest
@@ -570,34 +731,56 @@ class AdapterConformanceTest {
   @ParameterizedTest
   @EnumSource(Adapter.class)
   void retryAfterAsAnHttpDateIsHonoured(Adapter adapter) throws Exception {
-    String now =
+    // whole seconds: three from now is more than two from when the reply is read
+    String inThreeSeconds =
         java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME.format(
-            java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC));
-    script.add(reply(503, "busy", "Retry-After: " + now));
+            java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC).plusSeconds(3));
+    script.add(reply(503, "busy", "Retry-After: " + inThreeSeconds));
     script.add(reply(200, "ok"));
     assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).body()).isEqualTo("ok");
     assertThat(requests).hasValue(2);
+    assertThat(gapAfterRequest(0))
+        .as("waited until the date, not the 1-5 ms backoff")
+        .isGreaterThanOrEqualTo(Duration.ofMillis(1500));
   }
 
   @ParameterizedTest
   @EnumSource(Adapter.class)
   void malformedRetryAfterFallsBackToBackoff(Adapter adapter) throws Exception {
     script.add(reply(503, "busy", "Retry-After: tomorrow-ish"));
+    script.add(reply(503, "busy", "Retry-After: -5"));
     script.add(reply(200, "ok"));
     assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).body()).isEqualTo("ok");
+    assertThat(requests).hasValue(3);
+    assertThat(Duration.ofNanos(arrivals.get(2) - arrivals.get(0)))
+        .as("the 1-5 ms backoff twice: an unusable Retry-After never makes the engine sleep")
+        .isLessThan(Duration.ofSeconds(1));
   }
 
   @ParameterizedTest
   @EnumSource(Adapter.class)
   void retryAfterBeyondTheCapIsNotWaitedFor(Adapter adapter) throws Exception {
-    script.add(reply(503, "busy", "Retry-After: 86400"));
+    // 3 s would fit in the 30 s the call may take, but not under the 1 s cap
+    script.add(reply(503, "busy", "Retry-After: 3"));
     TestClient c =
         client(
             adapter,
             UpstreamPolicy.builder("up")
+                .totalTimeout(Duration.ofSeconds(30))
+                .retryAfterCap(Duration.ofSeconds(1))
                 .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+    long start = System.nanoTime();
     assertThat(c.get(uri()).status()).isEqualTo(503);
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .as("answered at once, without sleeping")
+        .isLessThan(Duration.ofSeconds(2));
     assertThat(requests).hasValue(1);
+    synchronized (script) {
+      script.clear();
+      script.add(reply(503, "busy", "Retry-After: 86400")); // and a day, with the default cap
+    }
+    assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).status()).isEqualTo(503);
+    assertThat(requests).hasValue(2);
   }
 
   @ParameterizedTest
@@ -1257,6 +1440,62 @@ class AdapterConformanceTest {
       release.countDown();
       holder.get(10, TimeUnit.SECONDS);
     }
+  }
+
+  @Test
+  void jdkAsyncSendKeepsTheCallersDeadline() throws Exception {
+    script.add("SLOW");
+    HttpClient c =
+        ResilientHttpClient.wrap(
+            HttpClient.newHttpClient(),
+            upstream(
+                UpstreamPolicy.builder("up")
+                    .attemptTimeout(Duration.ofSeconds(5))
+                    .totalTimeout(Duration.ofSeconds(5))
+                    .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()),
+                System::nanoTime));
+    long start = System.nanoTime();
+    java.util.concurrent.CompletableFuture<HttpResponse<String>> sent;
+    Deadline.Scope scope = Deadline.after(Duration.ofMillis(400)).makeCurrent();
+    try {
+      sent =
+          c.sendAsync(HttpRequest.newBuilder(uri()).build(), HttpResponse.BodyHandlers.ofString());
+    } finally {
+      scope.close();
+    }
+    assertThatThrownBy(() -> sent.get(10, TimeUnit.SECONDS))
+        .hasCauseInstanceOf(UpstreamException.class)
+        .satisfies(
+            e ->
+                assertThat(((UpstreamException) e.getCause()).failureCause())
+                    .isEqualTo(FailureCause.TIMEOUT));
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .as("capped by the caller's 400 ms deadline, not the policy's 5 s")
+        .isLessThan(Duration.ofSeconds(3));
+  }
+
+  @Test
+  void springWithHttpUrlConnectionTreatsABodyShorterThanItsContentLengthAsInvalid() {
+    // RestTemplate's default factory: HttpURLConnection ends a body cut short without an error
+    script.add("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nonly a part");
+    org.springframework.web.client.RestClient c =
+        springClient(
+            new org.springframework.http.client.SimpleClientHttpRequestFactory(),
+            new SpringClientInterceptor(
+                upstream(
+                    UpstreamPolicy.builder("up")
+                        .maxAttempts(2)
+                        .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()),
+                    System::nanoTime)));
+    assertThat(
+            assertFails(
+                    () ->
+                        springCall(
+                            () -> c.get().uri(uri()).exchange((req, res) -> springResult(res))),
+                    FailureCause.INVALID_RESPONSE)
+                .attempts())
+        .isEqualTo(2);
+    assertThat(requests).hasValue(2);
   }
 
   @Test

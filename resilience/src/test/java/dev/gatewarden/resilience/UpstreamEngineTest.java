@@ -70,6 +70,63 @@ class UpstreamEngineTest {
   }
 
   @Test
+  void aBugBelowTheEngineIsCountedAsApplicationAndRethrownAsItIs() {
+    IllegalStateException bug = new IllegalStateException("interceptor bug");
+    Upstream up = upstream(UpstreamPolicy.builder("inv"));
+    assertThatThrownBy(
+            () ->
+                up.execute(
+                    ClientRequest.get(ITEM),
+                    (request, timeout) -> {
+                      sent.incrementAndGet();
+                      throw bug;
+                    }))
+        .isSameAs(bug);
+    assertThat(sent).as("not retried").hasValue(1);
+    assertThat(
+            registry
+                .get("gatewarden.client.requests")
+                .tag("outcome", "failure")
+                .tag("cause", "application")
+                .timer()
+                .count())
+        .isEqualTo(1);
+    assertThat(failedBreakerCalls()).isEqualTo(1);
+  }
+
+  @Test
+  void aValidatorThatThrowsStillReturnsTheBreakersPermission() {
+    script.add(status(200));
+    Upstream up =
+        upstream(
+            UpstreamPolicy.builder("inv")
+                .validator(
+                    r -> {
+                      throw new IllegalArgumentException("validator bug");
+                    }));
+    assertThatThrownBy(() -> up.execute(ClientRequest.get(ITEM), transport))
+        .hasMessage("validator bug");
+    assertThat(failedBreakerCalls()).as("the attempt reached the breaker's record").isEqualTo(1);
+    assertThat(
+            registry
+                .get("gatewarden.client.requests")
+                .tag("outcome", "failure")
+                .tag("cause", "application")
+                .timer()
+                .count())
+        .isEqualTo(1);
+  }
+
+  private long failedBreakerCalls() {
+    return registry
+        .get("resilience4j.circuitbreaker.calls")
+        .tag("name", "inv")
+        .tag("kind", "failed")
+        .timer()
+        .count();
+  }
+
+  @Test
   void unclassifiedIoFailuresAreNamedByWhereTheyCameFrom() {
     // A reply that is not valid HTTP, from any client.
     assertThat(Upstream.classify(new java.net.ProtocolException("Invalid status line")))

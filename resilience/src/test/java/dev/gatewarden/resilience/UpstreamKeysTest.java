@@ -26,6 +26,11 @@ class UpstreamKeysTest {
     assertThat(inv.maxAttempts()).isEqualTo(2);
     assertThat(inv.retryBudgetRatio()).isEqualTo(0.1);
     assertThat(p.get("payments").retryWithIdempotencyKey).isTrue();
+    assertThat(
+            UpstreamPolicy.fromProperties(Map.of("upstream.x.minimum-attempt-time", "50ms"))
+                .get("x")
+                .minimumAttemptTime)
+        .isEqualTo(Duration.ofMillis(50));
   }
 
   @Test
@@ -45,6 +50,21 @@ class UpstreamKeysTest {
                     Map.of(
                         "upstream.inv.attempt-timeout", "20s", "upstream.inv.total-timeout", "5s")))
         .hasMessageContaining("cannot exceed totalTimeout");
+    assertThatThrownBy(
+            () -> UpstreamPolicy.fromProperties(Map.of("upstream.inv.total-timeout", "1s")))
+        .as("the key that was set, against the other's default")
+        .hasMessageContaining("upstream.inv.total-timeout")
+        .hasMessageContaining("\"1s\"")
+        .hasMessageContaining("at least upstream.inv.attempt-timeout (default 2s)");
+    assertThatThrownBy(
+            () -> UpstreamPolicy.fromProperties(Map.of("upstream.inv.attempt-timeout", "11s")))
+        .hasMessageContaining("upstream.inv.attempt-timeout")
+        .hasMessageContaining("\"11s\"")
+        .hasMessageContaining("at most upstream.inv.total-timeout (default 10s)");
+    assertThatThrownBy(
+            () -> UpstreamPolicy.fromProperties(Map.of("upstream.inv.minimum-attempt-time", "0s")))
+        .hasMessageContaining("upstream.inv.minimum-attempt-time")
+        .hasMessageContaining("\"0s\"");
     assertThatThrownBy(
             () -> UpstreamPolicy.fromProperties(Map.of("upstream.inv.retry-budget.ratio", "lots")))
         .hasMessageContaining("upstream.inv.retry-budget.ratio")
