@@ -174,7 +174,7 @@ class AdapterConformanceTest {
 
   /** An Apache client with the adapter around a default upstream policy. */
   private static org.apache.hc.client5.http.impl.classic.CloseableHttpClient apacheClient() {
-    return apacheBuilder(upstream(UpstreamPolicy.builder("up"), System::nanoTime)).build();
+    return apacheBuilder(upstream(policy(), System::nanoTime)).build();
   }
 
   /** Apache's client builder with the adapter, as the docs adopt it (Apache's retries off). */
@@ -381,6 +381,16 @@ class AdapterConformanceTest {
     return adapter.client(upstream(policy, System::nanoTime, meters));
   }
 
+  /**
+   * The upstream "up" with a 300 ms attempt timeout and a 1-5 ms backoff, which a test may change:
+   * the suite's faults then cost little time.
+   */
+  private static UpstreamPolicy.Builder policy() {
+    return UpstreamPolicy.builder("up")
+        .attemptTimeout(Duration.ofMillis(300))
+        .backoff(Duration.ofMillis(1), Duration.ofMillis(5));
+  }
+
   private static Upstream upstream(
       UpstreamPolicy.Builder policy, java.util.function.LongSupplier nanoTime) {
     return upstream(policy, nanoTime, new SimpleMeterRegistry());
@@ -390,14 +400,7 @@ class AdapterConformanceTest {
       UpstreamPolicy.Builder policy,
       java.util.function.LongSupplier nanoTime,
       io.micrometer.core.instrument.MeterRegistry registry) {
-    return Upstream.builder(
-            policy
-                .attemptTimeout(Duration.ofMillis(300))
-                .backoff(Duration.ofMillis(1), Duration.ofMillis(5))
-                .build())
-        .meterRegistry(registry)
-        .nanoTime(nanoTime)
-        .build();
+    return Upstream.builder(policy.build()).meterRegistry(registry).nanoTime(nanoTime).build();
   }
 
   /** The engine's own retries, as its counter has them. */
@@ -428,7 +431,7 @@ class AdapterConformanceTest {
   @EnumSource(Adapter.class)
   void passesAGoodResponseThroughUnchanged(Adapter adapter) throws Exception {
     script.add(reply(200, "hello", "Content-Type: text/plain", "ETag: \"1\""));
-    Result r = client(adapter, UpstreamPolicy.builder("up")).get(uri());
+    Result r = client(adapter, policy()).get(uri());
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.body()).isEqualTo("hello");
     assertThat(r.header().apply("ETag")).isEqualTo("\"1\"");
@@ -438,7 +441,7 @@ class AdapterConformanceTest {
   @EnumSource(Adapter.class)
   void repeatedResponseHeadersReachTheCallerInOrder(Adapter adapter) throws Exception {
     script.add(reply(200, "hello", "Link: <a>", "X-Trace: t", "link: <b>"));
-    Result r = client(adapter, UpstreamPolicy.builder("up")).get(uri());
+    Result r = client(adapter, policy()).get(uri());
     assertThat(r.headerValues().apply("Link")).containsExactly("<a>", "<b>");
     assertThat(r.header().apply("x-trace")).isEqualTo("t");
   }
@@ -448,7 +451,7 @@ class AdapterConformanceTest {
   void postWithAnIdempotencyKeyIsRetriedWhenThePolicyAllows(Adapter adapter) throws Exception {
     script.add(reply(503, "busy"));
     script.add(reply(200, "ordered"));
-    TestClient c = client(adapter, UpstreamPolicy.builder("up").retryWithIdempotencyKey(true));
+    TestClient c = client(adapter, policy().retryWithIdempotencyKey(true));
     Result r = c.post(uri(), "order", "idempotency-key", "k-1"); // any case
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.body()).isEqualTo("ordered");
@@ -464,7 +467,7 @@ class AdapterConformanceTest {
   @EnumSource(Adapter.class)
   void reusesAHealthyConnection(Adapter adapter) throws Exception {
     script.add(reply(200, "hello"));
-    TestClient c = client(adapter, UpstreamPolicy.builder("up"));
+    TestClient c = client(adapter, policy());
     for (int i = 0; i < 5; i++) {
       assertThat(c.get(uri()).body()).isEqualTo("hello");
     }
@@ -488,7 +491,7 @@ class AdapterConformanceTest {
     script.add(fault);
     script.add(fault);
     script.add(reply(200, "ok"));
-    assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).body()).isEqualTo("ok");
+    assertThat(client(adapter, policy()).get(uri()).body()).isEqualTo("ok");
     assertThat(requests).hasValue(3);
     assertThat(engineRetries())
         .as("retries by the engine, not by the client")
@@ -524,7 +527,7 @@ class AdapterConformanceTest {
     TestClient c =
         client(
             adapter,
-            UpstreamPolicy.builder("up")
+            policy()
                 .maxAttempts(2)
                 .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
     assertThat(assertFails(() -> c.get(uri()), FailureCause.INVALID_RESPONSE).attempts())
@@ -536,7 +539,7 @@ class AdapterConformanceTest {
   @EnumSource(Adapter.class)
   void garbageThenCloseIsAnInvalidResponse(Adapter adapter) {
     script.add("GARBAGE");
-    TestClient c = client(adapter, UpstreamPolicy.builder("up").maxAttempts(1));
+    TestClient c = client(adapter, policy().maxAttempts(1));
     assertThatThrownBy(() -> c.get(uri()))
         .isInstanceOfSatisfying(
             UpstreamException.class,
@@ -553,7 +556,7 @@ class AdapterConformanceTest {
     // client kept that connection, the next call would read the late reply as its own
     script.add("LATE");
     script.add(reply(200, "fresh"));
-    TestClient c = client(adapter, UpstreamPolicy.builder("up").maxAttempts(1));
+    TestClient c = client(adapter, policy().maxAttempts(1));
     assertFails(() -> c.get(uri()), FailureCause.TIMEOUT);
     assertThat(c.get(uri()).body())
         .as("a late reply never reaches the next caller")
@@ -565,7 +568,7 @@ class AdapterConformanceTest {
   @EnumSource(Adapter.class)
   void postReachesTheUpstreamExactlyOnce(Adapter adapter) throws Exception {
     script.add(reply(503, "busy"));
-    TestClient c = client(adapter, UpstreamPolicy.builder("up"));
+    TestClient c = client(adapter, policy());
     Result r = c.post(uri(), "order");
     assertThat(r.status()).isEqualTo(503);
     assertThat(requests).hasValue(1);
@@ -581,7 +584,7 @@ class AdapterConformanceTest {
     script.add(reply(200, "warm"));
     script.add("RESET");
     script.add(reply(200, "again"));
-    TestClient c = client(adapter, UpstreamPolicy.builder("up"));
+    TestClient c = client(adapter, policy());
     assertThat(c.get(uri()).body()).isEqualTo("warm");
     Throwable thrown = org.assertj.core.api.Assertions.catchThrowable(() -> c.post(uri(), "order"));
     assertThat(thrown).isInstanceOf(UpstreamException.class);
@@ -600,7 +603,7 @@ class AdapterConformanceTest {
     TestClient c =
         client(
             adapter,
-            UpstreamPolicy.builder("up")
+            policy()
                 .maxAttempts(2)
                 .bulkhead(7)
                 .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
@@ -680,7 +683,7 @@ class AdapterConformanceTest {
   void retryAfterInSecondsIsHonoured(Adapter adapter) throws Exception {
     script.add(reply(503, "busy", "Retry-After: 1"));
     script.add(reply(200, "ok"));
-    assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).body()).isEqualTo("ok");
+    assertThat(client(adapter, policy()).get(uri()).body()).isEqualTo("ok");
     assertThat(requests).hasValue(2);
     assertThat(gapAfterRequest(0))
         .as("waited the second asked for, not the 1-5 ms backoff")
@@ -691,7 +694,7 @@ class AdapterConformanceTest {
   @EnumSource(Adapter.class)
   void staleCopyIsServedWhenTheUpstreamGoesAway(Adapter adapter) throws Exception {
     script.add(reply(200, "catalogue", "Content-Type: text/plain"));
-    TestClient c = client(adapter, UpstreamPolicy.builder("up"));
+    TestClient c = client(adapter, policy());
     c.get(uri());
     synchronized (script) {
       script.clear();
@@ -709,7 +712,7 @@ class AdapterConformanceTest {
   void resetAfterTheHeadersIsRetriedAsAnInvalidResponse(Adapter adapter) throws Exception {
     script.add("RESET_AFTER_HEADERS");
     script.add(reply(200, "whole"));
-    assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).body()).isEqualTo("whole");
+    assertThat(client(adapter, policy()).get(uri()).body()).isEqualTo("whole");
     assertThat(requests).hasValue(2);
   }
 
@@ -724,7 +727,7 @@ class AdapterConformanceTest {
   void tooManyRequestsIsRetried(Adapter adapter) throws Exception {
     script.add(reply(429, "slow down", "Retry-After: 0"));
     script.add(reply(200, "ok"));
-    assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).body()).isEqualTo("ok");
+    assertThat(client(adapter, policy()).get(uri()).body()).isEqualTo("ok");
     assertThat(requests).hasValue(2);
   }
 
@@ -737,7 +740,7 @@ class AdapterConformanceTest {
             java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC).plusSeconds(3));
     script.add(reply(503, "busy", "Retry-After: " + inThreeSeconds));
     script.add(reply(200, "ok"));
-    assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).body()).isEqualTo("ok");
+    assertThat(client(adapter, policy()).get(uri()).body()).isEqualTo("ok");
     assertThat(requests).hasValue(2);
     assertThat(gapAfterRequest(0))
         .as("waited until the date, not the 1-5 ms backoff")
@@ -750,7 +753,7 @@ class AdapterConformanceTest {
     script.add(reply(503, "busy", "Retry-After: tomorrow-ish"));
     script.add(reply(503, "busy", "Retry-After: -5"));
     script.add(reply(200, "ok"));
-    assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).body()).isEqualTo("ok");
+    assertThat(client(adapter, policy()).get(uri()).body()).isEqualTo("ok");
     assertThat(requests).hasValue(3);
     assertThat(Duration.ofNanos(arrivals.get(2) - arrivals.get(0)))
         .as("the 1-5 ms backoff twice: an unusable Retry-After never makes the engine sleep")
@@ -765,7 +768,7 @@ class AdapterConformanceTest {
     TestClient c =
         client(
             adapter,
-            UpstreamPolicy.builder("up")
+            policy()
                 .totalTimeout(Duration.ofSeconds(30))
                 .retryAfterCap(Duration.ofSeconds(1))
                 .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
@@ -779,7 +782,7 @@ class AdapterConformanceTest {
       script.clear();
       script.add(reply(503, "busy", "Retry-After: 86400")); // and a day, with the default cap
     }
-    assertThat(client(adapter, UpstreamPolicy.builder("up")).get(uri()).status()).isEqualTo(503);
+    assertThat(client(adapter, policy()).get(uri()).status()).isEqualTo(503);
     assertThat(requests).hasValue(2);
   }
 
@@ -790,7 +793,7 @@ class AdapterConformanceTest {
     TestClient c =
         client(
             adapter,
-            UpstreamPolicy.builder("up")
+            policy()
                 .retryBudget(0.2, 0)
                 .circuitBreaker(100, 1000, 1000, Duration.ofSeconds(30))
                 .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
@@ -808,7 +811,7 @@ class AdapterConformanceTest {
     TestClient c =
         client(
             adapter,
-            UpstreamPolicy.builder("up")
+            policy()
                 .bulkhead(1)
                 .maxAttempts(1)
                 .attemptTimeout(Duration.ofSeconds(5))
@@ -853,7 +856,7 @@ class AdapterConformanceTest {
     TestClient c =
         client(
             adapter,
-            UpstreamPolicy.builder("up")
+            policy()
                 .maxAttempts(1)
                 .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
     long start = System.nanoTime();
@@ -876,7 +879,7 @@ class AdapterConformanceTest {
     java.util.concurrent.atomic.AtomicLong skew = new java.util.concurrent.atomic.AtomicLong();
     Upstream up =
         upstream(
-            UpstreamPolicy.builder("up")
+            policy()
                 .maxAttempts(1)
                 .circuitBreaker(50, 10, 10, Duration.ofSeconds(30))
                 .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()),
@@ -908,7 +911,7 @@ class AdapterConformanceTest {
     try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       closedPort = probe.getLocalPort();
     }
-    TestClient c = client(adapter, UpstreamPolicy.builder("up"));
+    TestClient c = client(adapter, policy());
     assertThat(
             assertFails(
                     () -> c.get(URI.create("http://127.0.0.1:" + closedPort + "/item")),
@@ -926,7 +929,7 @@ class AdapterConformanceTest {
     TestClient c =
         client(
             adapter,
-            UpstreamPolicy.builder("up")
+            policy()
                 .attemptTimeout(Duration.ofSeconds(5))
                 .totalTimeout(Duration.ofSeconds(5))
                 .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
@@ -943,7 +946,7 @@ class AdapterConformanceTest {
   @Test
   void okHttpUrlThatJavaNetUriRejectsStillGoesThrough() throws Exception {
     script.add(reply(200, "piped"));
-    Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
+    Upstream up = upstream(policy(), System::nanoTime);
     okhttp3.OkHttpClient c =
         new okhttp3.OkHttpClient.Builder().addInterceptor(new OkHttpInterceptor(up)).build();
     String url = uri() + "?q=a|b{c}"; // OkHttp leaves these as they are; new URI(...) refuses them
@@ -1055,7 +1058,7 @@ class AdapterConformanceTest {
 
   @Test
   void apacheBodilessResponsesAreAsPlainApacheGivesThem() throws Exception {
-    Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
+    Upstream up = upstream(policy(), System::nanoTime);
     org.apache.hc.core5.http.io.HttpClientResponseHandler<String> seen =
         r ->
             r.getCode()
@@ -1101,7 +1104,7 @@ class AdapterConformanceTest {
   @Test
   void apacheEntityLongerThanItsDeclaredLengthIsReadWhole() throws Exception {
     script.add(reply(200, "hello"));
-    Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
+    Upstream up = upstream(policy(), System::nanoTime);
     // a response interceptor below the handler that decodes the entity into more bytes without
     // changing its declared length (the wire's 5)
     org.apache.hc.core5.http.HttpResponseInterceptor decoding =
@@ -1133,7 +1136,7 @@ class AdapterConformanceTest {
   @Test
   void apacheRelativeRequestToAnExplicitHostIsKeptAndServedStale() throws Exception {
     script.add(reply(200, "catalogue"));
-    Upstream up = upstream(UpstreamPolicy.builder("up"), System::nanoTime);
+    Upstream up = upstream(policy(), System::nanoTime);
     org.apache.hc.core5.http.HttpHost host =
         new org.apache.hc.core5.http.HttpHost("http", "127.0.0.1", listener.getLocalPort());
     try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
@@ -1249,8 +1252,7 @@ class AdapterConformanceTest {
         };
     okhttp3.OkHttpClient client =
         new okhttp3.OkHttpClient.Builder()
-            .addInterceptor(
-                new OkHttpInterceptor(upstream(UpstreamPolicy.builder("up"), System::nanoTime)))
+            .addInterceptor(new OkHttpInterceptor(upstream(policy(), System::nanoTime)))
             .cookieJar(jar)
             .retryOnConnectionFailure(false)
             .build();
@@ -1275,9 +1277,7 @@ class AdapterConformanceTest {
     cookie.setPath("/");
     store.addCookie(cookie);
     org.apache.hc.client5.http.impl.classic.CloseableHttpClient client =
-        apacheBuilder(upstream(UpstreamPolicy.builder("up"), System::nanoTime))
-            .setDefaultCookieStore(store)
-            .build();
+        apacheBuilder(upstream(policy(), System::nanoTime)).setDefaultCookieStore(store).build();
     try (client) {
       assertNotKeptAsAStaleCopy(
           uri ->
@@ -1299,7 +1299,7 @@ class AdapterConformanceTest {
     HttpClient client =
         ResilientHttpClient.wrap(
             HttpClient.newBuilder().cookieHandler(jar).build(),
-            upstream(UpstreamPolicy.builder("up"), System::nanoTime));
+            upstream(policy(), System::nanoTime));
     assertNotKeptAsAStaleCopy(
         uri ->
             jdkResult(
@@ -1316,7 +1316,7 @@ class AdapterConformanceTest {
     org.springframework.web.client.RestClient client =
         springClient(
             new org.springframework.http.client.JdkClientHttpRequestFactory(),
-            new SpringClientInterceptor(upstream(UpstreamPolicy.builder("up"), System::nanoTime)),
+            new SpringClientInterceptor(upstream(policy(), System::nanoTime)),
             (request, body, execution) -> {
               request.getHeaders().setBearerAuth("alice-token");
               return execution.execute(request, body);
@@ -1334,7 +1334,7 @@ class AdapterConformanceTest {
     org.springframework.web.client.RestClient client =
         springClient(
             new org.springframework.http.client.SimpleClientHttpRequestFactory(),
-            new SpringClientInterceptor(upstream(UpstreamPolicy.builder("up"), System::nanoTime)));
+            new SpringClientInterceptor(upstream(policy(), System::nanoTime)));
     // (read through exchange: RestClient's own retrieve() would refuse such a header itself)
     Result r = client.get().uri(uri()).exchange((req, res) -> springResult(res));
     assertThat(r.body()).isEqualTo("mine");
@@ -1358,8 +1358,7 @@ class AdapterConformanceTest {
     }
     HttpClient raw = HttpClient.newHttpClient();
     HttpClient wrapped =
-        ResilientHttpClient.wrap(
-            HttpClient.newHttpClient(), upstream(UpstreamPolicy.builder("up"), System::nanoTime));
+        ResilientHttpClient.wrap(HttpClient.newHttpClient(), upstream(policy(), System::nanoTime));
     for (HttpRequest.Builder b : requests) {
       HttpRequest request = b.header("X-Trace", "t").build();
       heads.clear();
@@ -1379,8 +1378,7 @@ class AdapterConformanceTest {
     script.add("SLOW");
     HttpClient c =
         ResilientHttpClient.wrap(
-            HttpClient.newHttpClient(),
-            upstream(UpstreamPolicy.builder("up").maxAttempts(1), System::nanoTime));
+            HttpClient.newHttpClient(), upstream(policy().maxAttempts(1), System::nanoTime));
     HttpRequest request = HttpRequest.newBuilder(uri()).timeout(Duration.ofMillis(120)).build();
     UpstreamException e =
         assertFails(
@@ -1393,7 +1391,7 @@ class AdapterConformanceTest {
     script.add("SLOW"); // the first call holds the pool's only connection for 2 s
     Upstream up =
         Upstream.builder(
-                UpstreamPolicy.builder("up")
+                policy()
                     .maxAttempts(1)
                     .attemptTimeout(Duration.ofSeconds(2))
                     .totalTimeout(Duration.ofSeconds(2))
@@ -1449,7 +1447,7 @@ class AdapterConformanceTest {
         ResilientHttpClient.wrap(
             HttpClient.newHttpClient(),
             upstream(
-                UpstreamPolicy.builder("up")
+                policy()
                     .attemptTimeout(Duration.ofSeconds(5))
                     .totalTimeout(Duration.ofSeconds(5))
                     .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()),
@@ -1483,7 +1481,7 @@ class AdapterConformanceTest {
             new org.springframework.http.client.SimpleClientHttpRequestFactory(),
             new SpringClientInterceptor(
                 upstream(
-                    UpstreamPolicy.builder("up")
+                    policy()
                         .maxAttempts(2)
                         .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()),
                     System::nanoTime)));
@@ -1503,10 +1501,7 @@ class AdapterConformanceTest {
     script.add(reply(503, "busy"));
     script.add(reply(200, "async ok"));
     Upstream up =
-        Upstream.builder(
-                UpstreamPolicy.builder("up")
-                    .backoff(Duration.ofMillis(1), Duration.ofMillis(5))
-                    .build())
+        Upstream.builder(policy().backoff(Duration.ofMillis(1), Duration.ofMillis(5)).build())
             .meterRegistry(new SimpleMeterRegistry())
             .build();
     HttpResponse<String> r =
