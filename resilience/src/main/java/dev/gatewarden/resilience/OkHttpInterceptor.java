@@ -39,6 +39,16 @@ import okio.Buffer;
  * connection goes back to OkHttp, which does not reuse a connection whose exchange failed. Request
  * bodies are buffered once so that retries can replay them. Register it with {@code
  * addInterceptor}, not {@code addNetworkInterceptor}. Thread-safe.
+ *
+ * <p>A call runs under the {@link Deadline} current on the thread that runs the interceptors: the
+ * caller's for {@code execute()}, none for {@code enqueue(...)}, which runs them on OkHttp's
+ * dispatcher threads. To cap an enqueued call, tag its request with the deadline:
+ *
+ * <pre>{@code
+ * Request request = new Request.Builder().url(url)
+ *     .tag(Deadline.class, Deadline.current().orElse(null))
+ *     .build();
+ * }</pre>
  */
 public final class OkHttpInterceptor implements Interceptor {
   private final Upstream upstream;
@@ -74,9 +84,17 @@ public final class OkHttpInterceptor implements Interceptor {
             view(request.headers()),
             body);
     byte[] requestBytes = body;
-    ClientResponse response =
-        upstream.execute(
-            neutral, (r, timeout) -> attempt(chain, request, requestType, requestBytes, timeout));
+    Deadline.Scope scope = tagged(request);
+    ClientResponse response;
+    try {
+      response =
+          upstream.execute(
+              neutral, (r, timeout) -> attempt(chain, request, requestType, requestBytes, timeout));
+    } finally {
+      if (scope != null) {
+        scope.close();
+      }
+    }
     String contentType = response.header("Content-Type");
     Headers headers = HeaderView.sourceOf(response.headers(), Headers.class);
     if (headers == null) { // a stale copy (else the upstream's own, as received)
@@ -94,6 +112,19 @@ public final class OkHttpInterceptor implements Interceptor {
         .headers(headers)
         .body(ResponseBody.create(response.bodyUnsafe(), mediaType(contentType)))
         .build();
+  }
+
+  /**
+   * Makes the request's {@code Deadline} tag current (the earlier of it and the thread's own), for
+   * calls that OkHttp runs on its dispatcher's threads ({@code enqueue}); null when untagged.
+   */
+  private static Deadline.Scope tagged(Request request) {
+    Deadline tag = request.tag(Deadline.class);
+    if (tag == null) {
+      return null;
+    }
+    Deadline current = Deadline.currentOrNull();
+    return (current == null ? tag : current.min(tag.remaining())).makeCurrent();
   }
 
   /**

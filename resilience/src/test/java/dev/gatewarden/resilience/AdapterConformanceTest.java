@@ -944,6 +944,57 @@ class AdapterConformanceTest {
   }
 
   @Test
+  void okHttpEnqueuedCallIsCappedByTheDeadlineItsRequestIsTaggedWith() throws Exception {
+    script.add("SLOW");
+    okhttp3.OkHttpClient c =
+        new okhttp3.OkHttpClient.Builder()
+            .addInterceptor(
+                new OkHttpInterceptor(
+                    upstream(
+                        policy()
+                            .attemptTimeout(Duration.ofSeconds(5))
+                            .totalTimeout(Duration.ofSeconds(5))
+                            .stale(
+                                dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()),
+                        System::nanoTime)))
+            .retryOnConnectionFailure(false)
+            .build();
+    java.util.concurrent.CompletableFuture<IOException> failed =
+        new java.util.concurrent.CompletableFuture<>();
+    long start = System.nanoTime();
+    Deadline.Scope scope = Deadline.after(Duration.ofMillis(400)).makeCurrent();
+    try {
+      okhttp3.Request request =
+          new okhttp3.Request.Builder()
+              .url(uri().toString())
+              .tag(Deadline.class, Deadline.current().orElse(null))
+              .build();
+      c.newCall(request)
+          .enqueue(
+              new okhttp3.Callback() {
+                @Override
+                public void onFailure(okhttp3.Call call, IOException e) {
+                  failed.complete(e);
+                }
+
+                @Override
+                public void onResponse(okhttp3.Call call, okhttp3.Response response) {
+                  response.close();
+                  failed.complete(null);
+                }
+              });
+    } finally {
+      scope.close();
+    }
+    IOException e = failed.get(10, TimeUnit.SECONDS);
+    assertThat(e).isInstanceOf(UpstreamException.class);
+    assertThat(((UpstreamException) e).failureCause()).isEqualTo(FailureCause.TIMEOUT);
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .as("capped by the tagged 400 ms deadline on OkHttp's thread, not the policy's 5 s")
+        .isLessThan(Duration.ofSeconds(3));
+  }
+
+  @Test
   void okHttpUrlThatJavaNetUriRejectsStillGoesThrough() throws Exception {
     script.add(reply(200, "piped"));
     Upstream up = upstream(policy(), System::nanoTime);
