@@ -218,9 +218,10 @@ public final class Upstream {
       incident(call, start, "error", f.cause, f.getMessage(), f.getCause());
       throw new UpstreamException(
           policy.name, f.cause, call.attempts, f.getMessage(), f.getCause());
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       // A bug below the engine (an interceptor, a factory, a validator): counted and logged as
-      // APPLICATION, then rethrown as it is. Not retried and not hidden behind a stale copy.
+      // APPLICATION, then rethrown as it is. Not retried, not held against the upstream's breaker,
+      // and not hidden behind a stale copy.
       record(start, FAILURE, FailureCause.APPLICATION);
       incident(call, start, "error", FailureCause.APPLICATION, describe(e), e);
       throw e;
@@ -324,16 +325,17 @@ public final class Upstream {
         f.connectionRefused = e instanceof ConnectException;
         breaker.onError(nanoTime.getAsLong() - t0, TimeUnit.NANOSECONDS, f);
         throw f;
-      } catch (RuntimeException e) {
-        breaker.onError(nanoTime.getAsLong() - t0, TimeUnit.NANOSECONDS, e);
+      } catch (RuntimeException | Error e) {
+        // a bug below the engine, not the upstream's failure: no breaker record, permit returned
+        breaker.releasePermission();
         throw e;
       }
       for (ResponseValidator v : policy.validators) {
         String problem;
         try {
           problem = v.validate(response);
-        } catch (RuntimeException e) { // the breaker's permission is returned on every path
-          breaker.onError(nanoTime.getAsLong() - t0, TimeUnit.NANOSECONDS, e);
+        } catch (RuntimeException | Error e) { // a validator's bug, as above
+          breaker.releasePermission();
           throw e;
         }
         if (problem != null) {
@@ -552,6 +554,9 @@ public final class Upstream {
     boolean shouldRetry(ClientResponse response) {
       if (!isRetryStatus(response.status())) {
         return false;
+      }
+      if (attempts >= policy.maxAttempts) {
+        return mayRetry(false, 0); // Resilience4j stops here by itself: see mayRetry
       }
       long delay = retryAfterMillis(response);
       if (delay == -2) {

@@ -208,7 +208,16 @@ final class UpstreamKeys {
     b.stale(stale.build());
     try {
       return b.build();
-    } catch (IllegalArgumentException e) { // the one check across settings: attempt ≤ total
+    } catch (IllegalArgumentException e) { // the checks across settings
+      if (e.getMessage().startsWith(UpstreamPolicy.Builder.MINIMUM_ATTEMPT_TIME)) {
+        String setting =
+            p.containsKey("minimum-attempt-time") ? "minimum-attempt-time" : "total-timeout";
+        throw new ConfigException(
+            prefix + setting,
+            p.get(setting),
+            "a minimum-attempt-time less than total-timeout; " + e.getMessage(),
+            e);
+      }
       String setting = p.containsKey("attempt-timeout") ? "attempt-timeout" : "total-timeout";
       String other = setting.equals("attempt-timeout") ? "total-timeout" : "attempt-timeout";
       throw new ConfigException(

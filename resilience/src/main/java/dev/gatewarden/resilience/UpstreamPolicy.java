@@ -310,10 +310,22 @@ public final class UpstreamPolicy {
       return this;
     }
 
+    /** Starts the message of the one check on {@code minimumAttemptTime} across settings. */
+    static final String MINIMUM_ATTEMPT_TIME = "minimumAttemptTime";
+
     public UpstreamPolicy build() {
       if (attemptTimeout.compareTo(totalTimeout) > 0) {
         throw new IllegalArgumentException(
             "attemptTimeout " + attemptTimeout + " cannot exceed totalTimeout " + totalTimeout);
+      }
+      if (minimumAttemptTime.compareTo(totalTimeout) >= 0) {
+        throw new IllegalArgumentException(
+            MINIMUM_ATTEMPT_TIME
+                + " "
+                + minimumAttemptTime
+                + " must be less than totalTimeout "
+                + totalTimeout
+                + ", or no call would ever be sent");
       }
       return new UpstreamPolicy(this);
     }

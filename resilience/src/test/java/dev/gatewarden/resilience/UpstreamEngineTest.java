@@ -71,50 +71,69 @@ class UpstreamEngineTest {
 
   @Test
   void aBugBelowTheEngineIsCountedAsApplicationAndRethrownAsItIs() {
-    IllegalStateException bug = new IllegalStateException("interceptor bug");
     Upstream up = upstream(UpstreamPolicy.builder("inv"));
-    assertThatThrownBy(
-            () ->
-                up.execute(
-                    ClientRequest.get(ITEM),
-                    (request, timeout) -> {
-                      sent.incrementAndGet();
-                      throw bug;
-                    }))
-        .isSameAs(bug);
-    assertThat(sent).as("not retried").hasValue(1);
-    assertThat(
-            registry
-                .get("gatewarden.client.requests")
-                .tag("outcome", "failure")
-                .tag("cause", "application")
-                .timer()
-                .count())
-        .isEqualTo(1);
-    assertThat(failedBreakerCalls()).isEqualTo(1);
+    for (Throwable bug :
+        List.of(new IllegalStateException("interceptor bug"), new NoClassDefFoundError("okio"))) {
+      assertThatThrownBy(
+              () ->
+                  up.execute(
+                      ClientRequest.get(ITEM),
+                      (request, timeout) -> {
+                        sent.incrementAndGet();
+                        if (bug instanceof Error) {
+                          throw (Error) bug;
+                        }
+                        throw (RuntimeException) bug;
+                      }))
+          .isSameAs(bug);
+    }
+    assertThat(sent).as("neither retried").hasValue(2);
+    assertThat(applicationFailures()).isEqualTo(2);
+    assertThat(failedBreakerCalls()).as("not held against the upstream").isZero();
   }
 
   @Test
-  void aValidatorThatThrowsStillReturnsTheBreakersPermission() {
-    script.add(status(200));
+  void aValidatorThatThrowsReturnsTheBreakersPermissionWithoutCountingAFailure() throws Exception {
+    // Half open, the breaker has two trial permits: a bug that kept them, or that counted as the
+    // upstream's failure, would leave the third call refused with CIRCUIT_OPEN.
+    java.util.concurrent.atomic.AtomicBoolean buggy =
+        new java.util.concurrent.atomic.AtomicBoolean();
     Upstream up =
         upstream(
             UpstreamPolicy.builder("inv")
+                .maxAttempts(1)
+                .circuitBreaker(50, 2, 2, Duration.ofSeconds(10))
                 .validator(
                     r -> {
-                      throw new IllegalArgumentException("validator bug");
+                      if (buggy.get()) {
+                        throw new IllegalArgumentException("validator bug");
+                      }
+                      return null;
                     }));
-    assertThatThrownBy(() -> up.execute(ClientRequest.get(ITEM), transport))
-        .hasMessage("validator bug");
-    assertThat(failedBreakerCalls()).as("the attempt reached the breaker's record").isEqualTo(1);
-    assertThat(
-            registry
-                .get("gatewarden.client.requests")
-                .tag("outcome", "failure")
-                .tag("cause", "application")
-                .timer()
-                .count())
-        .isEqualTo(1);
+    script.add(status(500));
+    up.execute(ClientRequest.get(ITEM), transport);
+    up.execute(ClientRequest.get(ITEM), transport);
+    assertThat(up.breakerState()).isEqualTo("OPEN");
+    now.addAndGet(Duration.ofSeconds(11).toNanos());
+    script.clear();
+    script.add(status(200));
+    buggy.set(true);
+    for (int i = 0; i < 3; i++) {
+      assertThatThrownBy(() -> up.execute(ClientRequest.get(ITEM), transport))
+          .hasMessage("validator bug");
+    }
+    assertThat(sent).as("every call reached the upstream").hasValue(5);
+    assertThat(up.breakerState()).isEqualTo("HALF_OPEN");
+    assertThat(applicationFailures()).isEqualTo(3);
+  }
+
+  private long applicationFailures() {
+    return registry
+        .get("gatewarden.client.requests")
+        .tag("outcome", "failure")
+        .tag("cause", "application")
+        .timer()
+        .count();
   }
 
   private long failedBreakerCalls() {

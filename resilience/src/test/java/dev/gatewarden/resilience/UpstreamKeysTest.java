@@ -62,6 +62,16 @@ class UpstreamKeysTest {
         .hasMessageContaining("\"11s\"")
         .hasMessageContaining("at most upstream.inv.total-timeout (default 10s)");
     assertThatThrownBy(
+            () ->
+                UpstreamPolicy.fromProperties(
+                    Map.of(
+                        "upstream.inv.minimum-attempt-time", "10s",
+                        "upstream.inv.total-timeout", "10s")))
+        .as("no call would ever be sent")
+        .hasMessageContaining("upstream.inv.minimum-attempt-time")
+        .hasMessageContaining("\"10s\"")
+        .hasMessageContaining("less than total-timeout");
+    assertThatThrownBy(
             () -> UpstreamPolicy.fromProperties(Map.of("upstream.inv.minimum-attempt-time", "0s")))
         .hasMessageContaining("upstream.inv.minimum-attempt-time")
         .hasMessageContaining("\"0s\"");
