@@ -39,6 +39,10 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
   private static final String JDK_CLIENT_RESPONSE =
       "org.springframework.http.client.JdkClientHttpResponse";
 
+  /** Spring's response for {@code SimpleClientHttpRequestFactory} (HttpURLConnection). */
+  private static final String SIMPLE_CLIENT_RESPONSE =
+      "org.springframework.http.client.SimpleClientHttpResponse";
+
   private final Upstream upstream;
 
   public SpringClientInterceptor(Upstream upstream) {
@@ -84,7 +88,7 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
         }
         long declared = declaredLength(headers);
         bytes = BodyReader.readAll(in, declared);
-        if (bytes.length < declared && mustHaveBody(request, status, headers)) {
+        if (bytes.length < declared && mustHaveBody(request, status, headers, response)) {
           // HttpURLConnection (SimpleClientHttpRequestFactory, RestTemplate's default) ends a body
           // that the server cut short like a whole one; other factories throw
           throw new java.io.EOFException(
@@ -124,15 +128,25 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
 
   /**
    * Whether the response must carry its declared number of bytes: not for a HEAD, a 1xx, 204 or
-   * 304, nor when a factory may have decoded the body (its encoding is then no longer the wire's).
+   * 304, not when chunked framing overrides the length, nor when a factory that decodes bodies may
+   * have decoded this one: only HttpURLConnection's is known never to (the JDK client throws on a
+   * short body by itself).
    */
-  private static boolean mustHaveBody(HttpRequest request, int status, HttpHeaders headers) {
+  private static boolean mustHaveBody(
+      HttpRequest request, int status, HttpHeaders headers, ClientHttpResponse response) {
+    if ("HEAD".equals(request.getMethod().name())
+        || status < 200
+        || status == 204
+        || status == 304
+        || headers.containsKey(HttpHeaders.TRANSFER_ENCODING)) {
+      return false;
+    }
     String encoding = headers.getFirst(HttpHeaders.CONTENT_ENCODING);
-    return !"HEAD".equals(request.getMethod().name())
-        && status >= 200
-        && status != 204
-        && status != 304
-        && (encoding == null || encoding.trim().equalsIgnoreCase("identity"));
+    if (encoding == null || encoding.trim().equalsIgnoreCase("identity")) {
+      return true;
+    }
+    String type = response.getClass().getName();
+    return type.equals(SIMPLE_CLIENT_RESPONSE);
   }
 
   private static void closeQuietly(InputStream in) {
