@@ -386,6 +386,10 @@ class AdapterConformanceTest {
     return adapter.client(upstream(policy, System::nanoTime, meters));
   }
 
+  /** Stale copies off: for scenarios whose failure must reach the caller. */
+  private static final dev.gatewarden.cache.CachePolicy NO_STALE =
+      dev.gatewarden.cache.CachePolicy.builder().enabled(false).build();
+
   /**
    * The upstream "up" with a 300 ms attempt timeout and a 1-5 ms backoff, which a test may change:
    * the suite's faults then cost little time.
@@ -529,12 +533,7 @@ class AdapterConformanceTest {
   /** A GET whose every reply is {@code reply}: retried, then INVALID_RESPONSE, never a 200. */
   private void assertTruncatedAndRetried(Adapter adapter, String reply) {
     script.add(reply);
-    TestClient c =
-        client(
-            adapter,
-            policy()
-                .maxAttempts(2)
-                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+    TestClient c = client(adapter, policy().maxAttempts(2).stale(NO_STALE));
     assertThat(assertFails(() -> c.get(uri()), FailureCause.INVALID_RESPONSE).attempts())
         .isEqualTo(2);
     assertThat(requests).hasValue(2);
@@ -605,13 +604,7 @@ class AdapterConformanceTest {
   void requestsAreMeteredByUpstreamOutcomeAndCauseAndResilience4jBindsItsOwn(Adapter adapter)
       throws Exception {
     script.add(reply(200, "ok"));
-    TestClient c =
-        client(
-            adapter,
-            policy()
-                .maxAttempts(2)
-                .bulkhead(7)
-                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+    TestClient c = client(adapter, policy().maxAttempts(2).bulkhead(7).stale(NO_STALE));
     assertThat(c.get(uri()).body()).isEqualTo("ok");
     synchronized (script) {
       script.clear();
@@ -782,7 +775,7 @@ class AdapterConformanceTest {
             policy()
                 .totalTimeout(Duration.ofSeconds(30))
                 .retryAfterCap(Duration.ofSeconds(1))
-                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+                .stale(NO_STALE));
     long start = System.nanoTime();
     assertThat(c.get(uri()).status()).isEqualTo(503);
     assertThat(Duration.ofNanos(System.nanoTime() - start))
@@ -807,7 +800,7 @@ class AdapterConformanceTest {
             policy()
                 .retryBudget(0.2, 0)
                 .circuitBreaker(100, 1000, 1000, Duration.ofSeconds(30))
-                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+                .stale(NO_STALE));
     int callers = 100;
     for (int i = 0; i < callers; i++) {
       assertThat(c.get(uri()).status()).isEqualTo(503);
@@ -827,7 +820,7 @@ class AdapterConformanceTest {
                 .maxAttempts(1)
                 .attemptTimeout(Duration.ofSeconds(5))
                 .totalTimeout(Duration.ofSeconds(5))
-                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+                .stale(NO_STALE));
     java.util.concurrent.Future<?> held =
         pool.submit(
             () -> {
@@ -864,12 +857,7 @@ class AdapterConformanceTest {
   private void assertBodyTimesOut(Adapter adapter, String fault) throws Exception {
     script.add(fault);
     script.add(reply(200, "fresh"));
-    TestClient c =
-        client(
-            adapter,
-            policy()
-                .maxAttempts(1)
-                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+    TestClient c = client(adapter, policy().maxAttempts(1).stale(NO_STALE));
     long start = System.nanoTime();
     assertFails(() -> c.get(uri()), FailureCause.TIMEOUT);
     assertThat(Duration.ofNanos(System.nanoTime() - start))
@@ -893,7 +881,7 @@ class AdapterConformanceTest {
             policy()
                 .maxAttempts(1)
                 .circuitBreaker(50, 10, 10, Duration.ofSeconds(30))
-                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()),
+                .stale(NO_STALE),
             () -> System.nanoTime() + skew.get());
     TestClient c = adapter.client(up);
     for (int i = 0; i < 10; i++) {
@@ -943,7 +931,7 @@ class AdapterConformanceTest {
             policy()
                 .attemptTimeout(Duration.ofSeconds(5))
                 .totalTimeout(Duration.ofSeconds(5))
-                .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()));
+                .stale(NO_STALE));
     long start = System.nanoTime();
     Deadline.Scope scope = Deadline.after(Duration.ofMillis(400)).makeCurrent();
     try {
@@ -965,8 +953,7 @@ class AdapterConformanceTest {
                         policy()
                             .attemptTimeout(Duration.ofSeconds(5))
                             .totalTimeout(Duration.ofSeconds(5))
-                            .stale(
-                                dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()),
+                            .stale(NO_STALE),
                         System::nanoTime)))
             .retryOnConnectionFailure(false)
             .build();
@@ -1457,7 +1444,7 @@ class AdapterConformanceTest {
                     .maxAttempts(1)
                     .attemptTimeout(Duration.ofSeconds(2))
                     .totalTimeout(Duration.ofSeconds(2))
-                    .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build())
+                    .stale(NO_STALE)
                     .build())
             .meterRegistry(new SimpleMeterRegistry())
             .build();
@@ -1512,7 +1499,7 @@ class AdapterConformanceTest {
                 policy()
                     .attemptTimeout(Duration.ofSeconds(5))
                     .totalTimeout(Duration.ofSeconds(5))
-                    .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()),
+                    .stale(NO_STALE),
                 System::nanoTime));
     long start = System.nanoTime();
     java.util.concurrent.CompletableFuture<HttpResponse<String>> sent;
@@ -1577,11 +1564,7 @@ class AdapterConformanceTest {
     return springClient(
         new org.springframework.http.client.SimpleClientHttpRequestFactory(),
         new SpringClientInterceptor(
-            upstream(
-                policy()
-                    .maxAttempts(2)
-                    .stale(dev.gatewarden.cache.CachePolicy.builder().enabled(false).build()),
-                System::nanoTime)));
+            upstream(policy().maxAttempts(2).stale(NO_STALE), System::nanoTime)));
   }
 
   @Test
