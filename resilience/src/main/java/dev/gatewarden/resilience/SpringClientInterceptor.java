@@ -76,7 +76,12 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
     AttemptWatchdog watchdog =
         AttemptWatchdog.interrupting(timeout, () -> closeQuietly(abortable.get()));
     try (ClientHttpResponse response = execution.execute(request, body)) {
-      int status = response.getStatusCode().value();
+      int status;
+      try {
+        status = response.getStatusCode().value();
+      } catch (IllegalArgumentException e) { // HttpURLConnection's -1: a reply that is not HTTP
+        throw new TransportException(FailureCause.INVALID_RESPONSE, "no HTTP status line", e);
+      }
       HttpHeaders headers = response.getHeaders();
       byte[] bytes;
       try {

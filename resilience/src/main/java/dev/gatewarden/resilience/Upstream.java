@@ -120,6 +120,7 @@ public final class Upstream {
                 .waitDurationInOpenState(policy.breakerOpenFor)
                 .permittedNumberOfCallsInHalfOpenState(2)
                 .recordExceptions(Throwable.class)
+                .ignoreException(t -> t instanceof RuntimeException || t instanceof Error)
                 .clock(new NanoClock(b.nanoTime))
                 .build());
     this.breaker = breakers.circuitBreaker(policy.name);
@@ -222,8 +223,12 @@ public final class Upstream {
       // A bug below the engine (an interceptor, a factory, a validator): counted and logged as
       // APPLICATION, then rethrown as it is. Not retried, not held against the upstream's breaker,
       // and not hidden behind a stale copy.
-      record(start, FAILURE, FailureCause.APPLICATION);
-      incident(call, start, "error", FailureCause.APPLICATION, describe(e), e);
+      try {
+        record(start, FAILURE, FailureCause.APPLICATION);
+        incident(call, start, "error", FailureCause.APPLICATION, describe(e), e);
+      } catch (RuntimeException | Error again) { // out of memory, say: the original goes on
+        e.addSuppressed(again);
+      }
       throw e;
     }
   }
@@ -315,6 +320,7 @@ public final class Upstream {
           null);
     }
     call.attempts++;
+    boolean recorded = false; // whether the breaker has this attempt's outcome (or its permit back)
     try {
       Duration timeout = left < attemptNanos ? Duration.ofNanos(left) : policy.attemptTimeout;
       ClientResponse response;
@@ -323,27 +329,20 @@ public final class Upstream {
       } catch (IOException e) {
         AttemptFailure f = new AttemptFailure(classify(e), describe(e), e);
         f.connectionRefused = e instanceof ConnectException;
+        recorded = true;
         breaker.onError(nanoTime.getAsLong() - t0, TimeUnit.NANOSECONDS, f);
         throw f;
-      } catch (RuntimeException | Error e) {
-        // a bug below the engine, not the upstream's failure: no breaker record, permit returned
-        breaker.releasePermission();
-        throw e;
       }
       for (ResponseValidator v : policy.validators) {
-        String problem;
-        try {
-          problem = v.validate(response);
-        } catch (RuntimeException | Error e) { // a validator's bug, as above
-          breaker.releasePermission();
-          throw e;
-        }
+        String problem = v.validate(response);
         if (problem != null) {
           AttemptFailure f = new AttemptFailure(FailureCause.INVALID_RESPONSE, problem, null);
+          recorded = true;
           breaker.onError(nanoTime.getAsLong() - t0, TimeUnit.NANOSECONDS, f);
           throw f;
         }
       }
+      recorded = true;
       if (isFailureStatus(response.status())) {
         breaker.onError(
             nanoTime.getAsLong() - t0,
@@ -353,6 +352,14 @@ public final class Upstream {
         breaker.onSuccess(nanoTime.getAsLong() - t0, TimeUnit.NANOSECONDS);
       }
       return response;
+    } catch (RuntimeException | Error e) {
+      if (!recorded) {
+        // A bug below the engine (an interceptor, a validator, a transport that broke its
+        // contract), not the upstream's failure: the breaker's config ignores it, which returns
+        // the permit and counts it as "ignored".
+        breaker.onError(nanoTime.getAsLong() - t0, TimeUnit.NANOSECONDS, e);
+      }
+      throw e;
     } finally {
       bulkhead.onComplete();
     }

@@ -215,7 +215,15 @@ final class UpstreamKeys {
         throw new ConfigException(
             prefix + setting,
             p.get(setting),
-            "a minimum-attempt-time less than total-timeout; " + e.getMessage(),
+            (setting.equals("minimum-attempt-time")
+                    ? "a duration less than " + prefix + "total-timeout"
+                    : "a duration greater than "
+                        + prefix
+                        + "minimum-attempt-time (default "
+                        + defaults("minimum-attempt-time")
+                        + ")")
+                + "; "
+                + e.getMessage(),
             e);
       }
       String setting = p.containsKey("attempt-timeout") ? "attempt-timeout" : "total-timeout";
@@ -233,10 +241,15 @@ final class UpstreamKeys {
     }
   }
 
-  /** A timeout's default as the docs write it. */
+  /** A time setting's default as the docs write it. */
   private static String defaults(String setting) {
     UpstreamPolicy d = UpstreamPolicy.builder("defaults").build();
-    Duration v = setting.equals("attempt-timeout") ? d.attemptTimeout() : d.totalTimeout();
+    Duration v =
+        switch (setting) {
+          case "attempt-timeout" -> d.attemptTimeout();
+          case "total-timeout" -> d.totalTimeout();
+          default -> d.minimumAttemptTime;
+        };
     return v.toMillis() % 1000 == 0 ? v.toSeconds() + "s" : v.toMillis() + "ms";
   }
 

@@ -993,6 +993,45 @@ class AdapterConformanceTest {
   }
 
   @Test
+  void okHttpDeadlineTagAndTheCurrentDeadlineCapTheCallByTheEarlierOfThem() throws Exception {
+    okhttp3.OkHttpClient c =
+        new okhttp3.OkHttpClient.Builder()
+            .addInterceptor(
+                new OkHttpInterceptor(
+                    upstream(
+                        policy()
+                            .attemptTimeout(Duration.ofSeconds(5))
+                            .totalTimeout(Duration.ofSeconds(5))
+                            .stale(NO_STALE),
+                        System::nanoTime)))
+            .retryOnConnectionFailure(false)
+            .build();
+    script.add("SLOW");
+    Duration shortOne = Duration.ofMillis(400);
+    Duration longOne = Duration.ofSeconds(10);
+    for (Duration[] currentAndTag : new Duration[][] {{shortOne, longOne}, {longOne, shortOne}}) {
+      long start = System.nanoTime();
+      Deadline.Scope scope = Deadline.after(currentAndTag[0]).makeCurrent();
+      try {
+        okhttp3.Request request =
+            new okhttp3.Request.Builder()
+                .url(uri().toString())
+                .tag(Deadline.class, Deadline.after(currentAndTag[1]))
+                .build();
+        assertThatThrownBy(() -> c.newCall(request).execute())
+            .isInstanceOfSatisfying(
+                UpstreamException.class,
+                e -> assertThat(e.failureCause()).isEqualTo(FailureCause.TIMEOUT));
+      } finally {
+        scope.close();
+      }
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .as("current %s, tag %s: capped by the earlier", currentAndTag[0], currentAndTag[1])
+          .isLessThan(Duration.ofSeconds(3));
+    }
+  }
+
+  @Test
   void okHttpUrlThatJavaNetUriRejectsStillGoesThrough() throws Exception {
     script.add(reply(200, "piped"));
     Upstream up = upstream(policy(), System::nanoTime);
@@ -1547,6 +1586,15 @@ class AdapterConformanceTest {
           .isEqualTo(2);
       assertThat(requests).hasValue(2);
     }
+    // a reply that is not HTTP: HttpURLConnection's status -1, which Spring cannot represent
+    synchronized (script) {
+      script.clear();
+      script.add("GARBAGE");
+    }
+    org.springframework.web.client.RestClient garbage = simpleFactoryClient();
+    assertFails(
+        () -> springCall(() -> garbage.get().uri(uri()).exchange((req, res) -> springResult(res))),
+        FailureCause.INVALID_RESPONSE);
     // chunked framing overrides a Content-Length: a whole chunked body is whole
     synchronized (script) {
       script.clear();

@@ -89,15 +89,16 @@ class UpstreamEngineTest {
     }
     assertThat(sent).as("neither retried").hasValue(2);
     assertThat(applicationFailures()).isEqualTo(2);
-    assertThat(failedBreakerCalls()).as("not held against the upstream").isZero();
+    assertThat(breakerCalls("failed")).as("not held against the upstream").isZero();
+    assertThat(breakerCalls("ignored")).isEqualTo(2);
   }
 
   @Test
-  void aValidatorThatThrowsReturnsTheBreakersPermissionWithoutCountingAFailure() throws Exception {
+  void aBugBelowTheEngineReturnsTheBreakersPermissionWithoutCountingAFailure() throws Exception {
     // Half open, the breaker has two trial permits: a bug that kept them, or that counted as the
-    // upstream's failure, would leave the third call refused with CIRCUIT_OPEN.
-    java.util.concurrent.atomic.AtomicBoolean buggy =
-        new java.util.concurrent.atomic.AtomicBoolean();
+    // upstream's failure, would leave the later calls refused with CIRCUIT_OPEN.
+    java.util.concurrent.atomic.AtomicReference<String> bug =
+        new java.util.concurrent.atomic.AtomicReference<>("");
     Upstream up =
         upstream(
             UpstreamPolicy.builder("inv")
@@ -105,26 +106,66 @@ class UpstreamEngineTest {
                 .circuitBreaker(50, 2, 2, Duration.ofSeconds(10))
                 .validator(
                     r -> {
-                      if (buggy.get()) {
+                      if (bug.get().equals("validator")) {
                         throw new IllegalArgumentException("validator bug");
                       }
                       return null;
                     }));
+    Transport buggy =
+        (request, timeout) -> {
+          if (bug.get().equals("transport")) {
+            sent.incrementAndGet();
+            throw new IllegalStateException("transport bug");
+          }
+          return transport.send(request, timeout);
+        };
     script.add(status(500));
-    up.execute(ClientRequest.get(ITEM), transport);
-    up.execute(ClientRequest.get(ITEM), transport);
+    up.execute(ClientRequest.get(ITEM), buggy);
+    up.execute(ClientRequest.get(ITEM), buggy);
     assertThat(up.breakerState()).isEqualTo("OPEN");
     now.addAndGet(Duration.ofSeconds(11).toNanos());
     script.clear();
     script.add(status(200));
-    buggy.set(true);
-    for (int i = 0; i < 3; i++) {
-      assertThatThrownBy(() -> up.execute(ClientRequest.get(ITEM), transport))
-          .hasMessage("validator bug");
+    for (String where : List.of("transport", "transport", "validator", "validator")) {
+      bug.set(where);
+      assertThatThrownBy(() -> up.execute(ClientRequest.get(ITEM), buggy))
+          .hasMessage(where + " bug");
     }
-    assertThat(sent).as("every call reached the upstream").hasValue(5);
+    assertThat(sent).as("every call reached the transport").hasValue(6);
     assertThat(up.breakerState()).isEqualTo("HALF_OPEN");
-    assertThat(applicationFailures()).isEqualTo(3);
+    assertThat(applicationFailures()).isEqualTo(4);
+    assertThat(breakerCalls("ignored")).as("Resilience4j's own count of them").isEqualTo(4);
+    bug.set("");
+    up.execute(ClientRequest.get(ITEM), buggy);
+    up.execute(ClientRequest.get(ITEM), buggy);
+    assertThat(up.breakerState()).as("the two trial calls were still there").isEqualTo("CLOSED");
+  }
+
+  @Test
+  void aFailureStatusAtTheLastAttemptCountsAsFailedWithRetryWhateverItsRetryAfter()
+      throws Exception {
+    script.add(status(503));
+    script.add(status(503, "Retry-After", "3600")); // beyond the cap: not waited for either way
+    Upstream up = upstream(UpstreamPolicy.builder("inv").maxAttempts(2));
+    assertThat(up.execute(ClientRequest.get(ITEM), transport).status()).isEqualTo(503);
+    assertThat(sent).hasValue(2);
+    assertThat(
+            registry
+                .get("resilience4j.retry.calls")
+                .tag("name", "inv")
+                .tag("kind", "failed_with_retry")
+                .functionCounter()
+                .count())
+        .isEqualTo(1);
+  }
+
+  private long breakerCalls(String kind) {
+    return registry
+        .get("resilience4j.circuitbreaker.calls")
+        .tag("name", "inv")
+        .tag("kind", kind)
+        .timer()
+        .count();
   }
 
   private long applicationFailures() {
@@ -132,15 +173,6 @@ class UpstreamEngineTest {
         .get("gatewarden.client.requests")
         .tag("outcome", "failure")
         .tag("cause", "application")
-        .timer()
-        .count();
-  }
-
-  private long failedBreakerCalls() {
-    return registry
-        .get("resilience4j.circuitbreaker.calls")
-        .tag("name", "inv")
-        .tag("kind", "failed")
         .timer()
         .count();
   }

@@ -70,7 +70,16 @@ class UpstreamKeysTest {
         .as("no call would ever be sent")
         .hasMessageContaining("upstream.inv.minimum-attempt-time")
         .hasMessageContaining("\"10s\"")
-        .hasMessageContaining("less than total-timeout");
+        .hasMessageContaining("less than upstream.inv.total-timeout");
+    assertThatThrownBy(
+            () ->
+                UpstreamPolicy.fromProperties(
+                    Map.of(
+                        "upstream.inv.attempt-timeout", "5ms",
+                        "upstream.inv.total-timeout", "10ms")))
+        .as("the key that was set, against the other's default")
+        .hasMessageContaining("upstream.inv.total-timeout = \"10ms\"")
+        .hasMessageContaining("greater than upstream.inv.minimum-attempt-time (default 10ms)");
     assertThatThrownBy(
             () -> UpstreamPolicy.fromProperties(Map.of("upstream.inv.minimum-attempt-time", "0s")))
         .hasMessageContaining("upstream.inv.minimum-attempt-time")
