@@ -15,7 +15,7 @@ import org.apache.hc.core5.http.HttpEntity;
 import org.apache.hc.core5.http.HttpException;
 import org.apache.hc.core5.http.HttpHost;
 import org.apache.hc.core5.http.io.entity.ByteArrayEntity;
-import org.apache.hc.core5.http.io.entity.EntityUtils;
+import org.apache.hc.core5.http.io.support.ClassicRequestBuilder;
 import org.apache.hc.core5.http.message.BasicClassicHttpResponse;
 import org.apache.hc.core5.net.URIAuthority;
 import org.apache.hc.core5.util.Timeout;
@@ -40,8 +40,9 @@ import org.apache.hc.core5.util.Timeout;
  * (the connection goes back to the pool at the body's end). When reading fails the connection is
  * discarded, never returned to the pool. The caller gets the upstream's own response (status line
  * and headers as received) with the bytes read as its entity (none when it had none: a HEAD, a 204,
- * a 304), or a stale copy (a HEAD's without entity). Request entities are buffered once so that
- * retries can replay them. Thread-safe.
+ * a 304), or a stale copy (a HEAD's without entity). A request entity that can be sent only once (a
+ * stream) is buffered as it would be written, so that retries, redirects and authentication
+ * challenges can send it again; a repeatable one is sent as it is. Thread-safe.
  */
 public final class ApacheExecHandler implements ExecChainHandler {
   /** The largest body an array can hold. */
@@ -68,12 +69,36 @@ public final class ApacheExecHandler implements ExecChainHandler {
       ClassicHttpRequest request, ExecChain.Scope scope, ExecChain chain)
       throws IOException, HttpException {
     HttpEntity entity = request.getEntity();
-    byte[] body = entity == null ? null : EntityUtils.toByteArray(entity);
-    ContentType type = entity == null ? null : ContentType.parseLenient(entity.getContentType());
+    byte[] body = null;
+    ExecChain.Scope attemptScope = scope;
+    if (entity != null && !entity.isRepeatable()) {
+      // A stream can be sent once: it is buffered as it would go on the wire (writeTo, which
+      // compressing wrappers implement; their getContent() throws), keeping its type and encoding.
+      // Redirects (307, 308) and authentication retries below rebuild the request from the
+      // scope's original, so that gets the buffered entity too.
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      entity.writeTo(out);
+      body = out.toByteArray();
+      HttpEntity buffered =
+          new ByteArrayEntity(
+              body,
+              ContentType.parseLenient(entity.getContentType()),
+              entity.getContentEncoding(),
+              entity.isChunked());
+      request.setEntity(buffered);
+      attemptScope =
+          new ExecChain.Scope(
+              scope.exchangeId,
+              scope.route,
+              ClassicRequestBuilder.copy(scope.originalRequest).setEntity(buffered).build(),
+              scope.execRuntime,
+              scope.clientContext);
+    } // a repeatable entity (a string, a byte array, a file) is sent as it is, attempt after
+    // attempt
     Header[] headers = request.getHeaders(); // a new array: the request as the caller made it
     ClientRequest neutral =
         ClientRequest.wrap(request.getMethod(), target(request, scope), view(headers), body);
-    Exchange exchange = new Exchange(request, headers, body, type, scope, chain);
+    Exchange exchange = new Exchange(request, headers, attemptScope, chain);
     ClientResponse response;
     try {
       response = upstream.execute(neutral, exchange);
@@ -157,8 +182,6 @@ public final class ApacheExecHandler implements ExecChainHandler {
   private final class Exchange implements Transport {
     final ClassicHttpRequest request;
     final Header[] headers;
-    final byte[] body;
-    final ContentType type;
     final ExecChain.Scope scope;
     final ExecChain chain;
     final RequestConfig original;
@@ -170,17 +193,9 @@ public final class ApacheExecHandler implements ExecChainHandler {
     String receivedType;
     ClientResponse answer;
 
-    Exchange(
-        ClassicHttpRequest request,
-        Header[] headers,
-        byte[] body,
-        ContentType type,
-        ExecChain.Scope scope,
-        ExecChain chain) {
+    Exchange(ClassicHttpRequest request, Header[] headers, ExecChain.Scope scope, ExecChain chain) {
       this.request = request;
       this.headers = headers;
-      this.body = body;
-      this.type = type;
       this.scope = scope;
       this.chain = chain;
       this.original = scope.clientContext.getRequestConfigOrDefault();
@@ -199,9 +214,6 @@ public final class ApacheExecHandler implements ExecChainHandler {
     /** One attempt: the request through the rest of Apache's chain, its body read whole. */
     private ClientResponse attempt(Duration timeout) throws IOException {
       scope.clientContext.setRequestConfig(timed(original, Math.max(1, timeout.toMillis())));
-      if (body != null) {
-        request.setEntity(new ByteArrayEntity(body, type));
-      }
       // The response timeout applies per read; the watchdog bounds the whole attempt (a body that
       // trickles included) by closing the attempt's connection when its time is up.
       AttemptWatchdog watchdog =
@@ -260,15 +272,16 @@ public final class ApacheExecHandler implements ExecChainHandler {
   /**
    * Whether the client sent cookies or credentials of its own: its protocol stage adds them (from
    * the cookie store, the credentials provider) to the request below this handler, so the response
-   * may be one user's. The request shows what was added, unless a plain HTTP proxy made Apache send
-   * a copy: then any cookie in the store counts. The authentication state covers credentials in
-   * both cases.
+   * may be one user's. The request shows what was added, unless Apache sent a copy of it (behind a
+   * plain HTTP proxy, or for each hop of a redirect it followed): then any cookie in the store
+   * counts. The authentication state covers credentials in every case.
    */
   private static boolean sentOwnCredentials(ClassicHttpRequest sent, ExecChain.Scope scope) {
     if (sent.containsHeader("Cookie") || sent.containsHeader("Authorization")) {
       return true; // a caller's own are refused by the request rules anyway
     }
-    if (scope.route.getProxyHost() != null && !scope.route.isTunnelled()) {
+    if ((scope.route.getProxyHost() != null && !scope.route.isTunnelled())
+        || scope.clientContext.getRedirectLocations().size() > 0) {
       // Apache sent a copy of the request: any cookie in the store may have gone with it
       org.apache.hc.client5.http.cookie.CookieStore cookies = scope.clientContext.getCookieStore();
       if (cookies != null && !cookies.getCookies().isEmpty()) {

@@ -22,6 +22,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
@@ -39,31 +40,33 @@ import javax.net.ssl.SSLSession;
  * <p>Request bodies are read once into memory so that retries can replay them; response bodies are
  * read whole and validated before the {@code BodyHandler} sees them (so a streaming handler such as
  * {@code ofInputStream()} still gets a complete body, never half of one). {@code sendAsync} runs
- * the call on the wrapped client's executor when it has one, else on this client's own daemon
- * threads, under the {@link Deadline} that was current where it was called. Thread-safe.
+ * the call on this client's own daemon threads (never the wrapped client's executor, which the JDK
+ * needs for the exchange itself), under the {@link Deadline} that was current where it was called.
+ * On JDK 21 and later, {@code close()} and the shutdown methods reach the wrapped client. A
+ * response's {@code uri()}, {@code version()} and {@code sslSession()} are the request's, HTTP/1.1
+ * and none, whatever redirect or protocol the wrapped client used. Thread-safe.
  */
 public final class ResilientHttpClient extends HttpClient {
   private final HttpClient delegate;
   private final Upstream upstream;
-  private final Executor asyncExecutor;
+
+  /**
+   * The threads {@code sendAsync} blocks on: never the wrapped client's executor, which the JDK
+   * needs for the exchanges themselves (a fixed pool would wait on itself until the attempts time
+   * out).
+   */
+  private final ExecutorService asyncExecutor;
 
   private ResilientHttpClient(HttpClient delegate, Upstream upstream) {
     this.delegate = delegate;
     this.upstream = upstream;
     this.asyncExecutor =
-        delegate
-            .executor()
-            .orElseGet(
-                () -> {
-                  ExecutorService pool =
-                      Executors.newCachedThreadPool(
-                          r -> {
-                            Thread t = new Thread(r, "gatewarden-" + upstream.policy().name());
-                            t.setDaemon(true);
-                            return t;
-                          });
-                  return pool;
-                });
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "gatewarden-" + upstream.policy().name());
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   /** Wraps {@code client} so that its requests go through {@code upstream}'s policies. */
@@ -161,7 +164,7 @@ public final class ResilientHttpClient extends HttpClient {
     }
     ClientResponse neutral =
         ClientResponse.wrap(response.statusCode(), view(response.headers()), response.body());
-    return sentOwnCredentials(r) ? neutral.asPersonal() : neutral;
+    return sentOwnCredentials(response) ? neutral.asPersonal() : neutral;
   }
 
   /**
@@ -192,11 +195,11 @@ public final class ResilientHttpClient extends HttpClient {
 
   /**
    * Whether the client may have sent cookies or credentials of its own: its cookie handler holds
-   * cookies for the address, or it has an authenticator (whose credentials the JDK also sends
-   * unasked once a challenge succeeded). Those are added below this wrapper, so the response may be
-   * one user's.
+   * cookies for the address of any request it sent (each hop of a redirect it followed included),
+   * or it has an authenticator (whose credentials the JDK also sends unasked once a challenge
+   * succeeded). Those are added below this wrapper, so the response may be one user's.
    */
-  private boolean sentOwnCredentials(ClientRequest r) throws IOException {
+  private boolean sentOwnCredentials(HttpResponse<?> response) throws IOException {
     if (delegate.authenticator().isPresent()) {
       return true;
     }
@@ -204,8 +207,13 @@ public final class ResilientHttpClient extends HttpClient {
     if (cookies.isEmpty()) {
       return false;
     }
-    List<String> sent = cookies.get().get(r.uri(), Map.of()).get("Cookie");
-    return sent != null && !sent.isEmpty();
+    for (HttpResponse<?> hop = response; hop != null; hop = hop.previousResponse().orElse(null)) {
+      List<String> sent = cookies.get().get(hop.request().uri(), Map.of()).get("Cookie");
+      if (sent != null && !sent.isEmpty()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** {@code HttpRequest.Builder.HEAD()} where the running JDK has it (18 and later), else null. */
@@ -441,5 +449,100 @@ public final class ResilientHttpClient extends HttpClient {
   @Override
   public Optional<Executor> executor() {
     return delegate.executor();
+  }
+
+  /** The wrapped client's (WebSocket connections do not go through the engine). */
+  @Override
+  public java.net.http.WebSocket.Builder newWebSocketBuilder() {
+    return delegate.newWebSocketBuilder();
+  }
+
+  // ---- JDK 21+: HttpClient's shutdown and close, forwarded to the wrapped client --------------
+  // This class compiles for Java 17, where HttpClient has none of these: declared here, they
+  // override HttpClient's (whose defaults do nothing) on JDK 21 and later, and only stop this
+  // wrapper's own threads on 17.
+
+  private static final java.lang.invoke.MethodHandle SHUTDOWN =
+      clientMethod("shutdown", void.class);
+  private static final java.lang.invoke.MethodHandle SHUTDOWN_NOW =
+      clientMethod("shutdownNow", void.class);
+  private static final java.lang.invoke.MethodHandle AWAIT_TERMINATION =
+      clientMethod("awaitTermination", boolean.class, Duration.class);
+  private static final java.lang.invoke.MethodHandle IS_TERMINATED =
+      clientMethod("isTerminated", boolean.class);
+  private static final java.lang.invoke.MethodHandle CLOSE = clientMethod("close", void.class);
+
+  private static java.lang.invoke.MethodHandle clientMethod(
+      String name, Class<?> returns, Class<?>... parameters) {
+    try {
+      return java.lang.invoke.MethodHandles.publicLookup()
+          .findVirtual(
+              HttpClient.class, name, java.lang.invoke.MethodType.methodType(returns, parameters));
+    } catch (ReflectiveOperationException e) {
+      return null; // JDK 17-20
+    }
+  }
+
+  /** Starts an orderly shutdown of the wrapped client (JDK 21+) and of this wrapper's threads. */
+  public void shutdown() {
+    asyncExecutor.shutdown();
+    forward(SHUTDOWN);
+  }
+
+  /** Shuts the wrapped client (JDK 21+) and this wrapper's threads down at once. */
+  public void shutdownNow() {
+    asyncExecutor.shutdownNow();
+    forward(SHUTDOWN_NOW);
+  }
+
+  /**
+   * Waits until the wrapped client (JDK 21+) has terminated, as its own method does.
+   *
+   * @return whether it terminated in time; on JDK 17-20, whether this wrapper's threads did
+   */
+  public boolean awaitTermination(Duration duration) throws InterruptedException {
+    if (AWAIT_TERMINATION == null) {
+      return asyncExecutor.awaitTermination(duration.toNanos(), TimeUnit.NANOSECONDS);
+    }
+    try {
+      return (boolean) AWAIT_TERMINATION.invoke(delegate, duration);
+    } catch (InterruptedException | RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Whether the wrapped client (JDK 21+; on 17-20 this wrapper's threads) has terminated. */
+  public boolean isTerminated() {
+    if (IS_TERMINATED == null) {
+      return asyncExecutor.isTerminated();
+    }
+    try {
+      return (boolean) IS_TERMINATED.invoke(delegate);
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Closes the wrapped client (JDK 21+: waits for its exchanges) and this wrapper's threads. */
+  public void close() {
+    asyncExecutor.shutdown();
+    forward(CLOSE);
+  }
+
+  private void forward(java.lang.invoke.MethodHandle method) {
+    if (method == null) {
+      return;
+    }
+    try {
+      method.invoke(delegate);
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException(e);
+    }
   }
 }

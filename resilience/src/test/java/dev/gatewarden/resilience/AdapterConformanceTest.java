@@ -54,6 +54,10 @@ class AdapterConformanceTest {
   /** The meters of the upstreams that {@link #client(Adapter, UpstreamPolicy.Builder)} builds. */
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
 
+  /** The body of every request received, in order. */
+  private final java.util.List<byte[]> bodies =
+      java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+
   /** The head of every request received, in order. */
   private final java.util.List<String> heads =
       java.util.Collections.synchronizedList(new java.util.ArrayList<>());
@@ -154,8 +158,11 @@ class AdapterConformanceTest {
     }
   }
 
-  /** Reads one request's head and its Content-Length body; the head, or null at end of stream. */
-  private static String readRequest(InputStream in) throws IOException {
+  /**
+   * Reads one request's head and its body (Content-Length or chunked), which goes to {@link
+   * #bodies}; the head, or null at end of stream.
+   */
+  private String readRequest(InputStream in) throws IOException {
     StringBuilder head = new StringBuilder();
     int state = 0;
     while (state < 4) {
@@ -172,9 +179,31 @@ class AdapterConformanceTest {
     java.util.regex.Matcher m =
         java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
     if (m.find()) {
-      in.readNBytes(Integer.parseInt(m.group(1)));
+      bodies.add(in.readNBytes(Integer.parseInt(m.group(1))));
+    } else if (head.toString()
+        .toLowerCase(java.util.Locale.ROOT)
+        .contains("transfer-encoding: chunked")) {
+      java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+      for (int size; (size = Integer.parseInt(line(in).trim(), 16)) > 0; ) {
+        body.write(in.readNBytes(size));
+        line(in);
+      }
+      line(in); // the empty line after the last chunk
+      bodies.add(body.toByteArray());
+    } else {
+      bodies.add(new byte[0]);
     }
     return head.toString();
+  }
+
+  private static String line(InputStream in) throws IOException {
+    StringBuilder line = new StringBuilder();
+    for (int b; (b = in.read()) >= 0 && b != '\n'; ) {
+      if (b != '\r') {
+        line.append((char) b);
+      }
+    }
+    return line.toString();
   }
 
   /** An Apache client with the adapter around a default upstream policy. */
@@ -433,7 +462,11 @@ class AdapterConformanceTest {
   }
 
   private URI uri() {
-    return URI.create("http://127.0.0.1:" + listener.getLocalPort() + "/item");
+    return uri("/item");
+  }
+
+  private URI uri(String path) {
+    return URI.create("http://127.0.0.1:" + listener.getLocalPort() + path);
   }
 
   @ParameterizedTest
@@ -1374,6 +1407,154 @@ class AdapterConformanceTest {
                   AdapterConformanceTest::apacheResult));
     }
     assertThat(heads.get(0)).contains("Cookie: session=alice");
+  }
+
+  /** A cookie for {@code /final} only: the first request carries none, the redirected one does. */
+  private void redirectToWhereACookieGoes() {
+    script.add(reply(302, "", "Location: " + uri("/final")));
+    script.add(reply(200, "mine"));
+  }
+
+  private void assertOnlyTheRedirectCarriedTheCookie() {
+    assertThat(heads.get(0)).doesNotContain("Cookie");
+    assertThat(heads.get(1)).startsWith("GET /final").contains("Cookie: session=alice");
+  }
+
+  @Test
+  void apacheResponseToACookieSentOnARedirectIsNotKept() throws Exception {
+    redirectToWhereACookieGoes();
+    org.apache.hc.client5.http.cookie.BasicCookieStore store =
+        new org.apache.hc.client5.http.cookie.BasicCookieStore();
+    org.apache.hc.client5.http.impl.cookie.BasicClientCookie cookie =
+        new org.apache.hc.client5.http.impl.cookie.BasicClientCookie("session", "alice");
+    cookie.setDomain("127.0.0.1");
+    cookie.setPath("/final");
+    store.addCookie(cookie);
+    org.apache.hc.client5.http.impl.classic.CloseableHttpClient client =
+        apacheBuilder(upstream(policy(), System::nanoTime)).setDefaultCookieStore(store).build();
+    try (client) {
+      assertNotKeptAsAStaleCopy(
+          uri ->
+              client.execute(
+                  new org.apache.hc.client5.http.classic.methods.HttpGet(uri),
+                  AdapterConformanceTest::apacheResult));
+    }
+    assertOnlyTheRedirectCarriedTheCookie();
+  }
+
+  @Test
+  void jdkResponseToACookieSentOnARedirectIsNotKept() throws Exception {
+    redirectToWhereACookieGoes();
+    java.net.CookieManager jar = new java.net.CookieManager(null, java.net.CookiePolicy.ACCEPT_ALL);
+    java.net.HttpCookie cookie = new java.net.HttpCookie("session", "alice");
+    cookie.setPath("/final");
+    cookie.setVersion(0);
+    jar.getCookieStore().add(uri("/final"), cookie);
+    HttpClient client =
+        ResilientHttpClient.wrap(
+            HttpClient.newBuilder()
+                .cookieHandler(jar)
+                .followRedirects(HttpClient.Redirect.NORMAL)
+                .build(),
+            upstream(policy(), System::nanoTime));
+    assertNotKeptAsAStaleCopy(
+        uri ->
+            jdkResult(
+                client.send(
+                    HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())));
+    assertOnlyTheRedirectCarriedTheCookie();
+  }
+
+  @Test
+  void apacheStreamedRequestBodyIsSentAgainOnATemporaryRedirect() throws Exception {
+    script.add(reply(307, "", "Location: " + uri("/other")));
+    script.add(reply(200, "stored"));
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c = apacheClient()) {
+      org.apache.hc.client5.http.classic.methods.HttpPut put =
+          new org.apache.hc.client5.http.classic.methods.HttpPut(uri());
+      put.setEntity(
+          new org.apache.hc.core5.http.io.entity.InputStreamEntity(
+              new java.io.ByteArrayInputStream("payload".getBytes(StandardCharsets.US_ASCII)),
+              7,
+              org.apache.hc.core5.http.ContentType.TEXT_PLAIN));
+      Result r = c.execute(put, AdapterConformanceTest::apacheResult);
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("stored");
+    }
+    assertThat(heads.get(1)).startsWith("PUT /other");
+    assertThat(new String(bodies.get(1), StandardCharsets.US_ASCII))
+        .as("the stream's bytes, though Apache rebuilds a redirect from the caller's request")
+        .isEqualTo("payload");
+  }
+
+  @Test
+  void apacheRequestEntitiesKeepTheirContentEncoding() throws Exception {
+    script.add(reply(200, "ok"));
+    byte[] gzipped;
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c = apacheClient()) {
+      // a compressing wrapper (its getContent() throws: it can only be written)
+      org.apache.hc.client5.http.classic.methods.HttpPost post =
+          new org.apache.hc.client5.http.classic.methods.HttpPost(uri());
+      post.setEntity(
+          org.apache.hc.core5.http.io.entity.HttpEntities.gzip(
+              new org.apache.hc.core5.http.io.entity.StringEntity("hello")));
+      assertThat(c.execute(post, AdapterConformanceTest::apacheResult).body()).isEqualTo("ok");
+      // a stream that is already encoded, sent once
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      try (java.util.zip.GZIPOutputStream zip = new java.util.zip.GZIPOutputStream(out)) {
+        zip.write("again".getBytes(StandardCharsets.US_ASCII));
+      }
+      gzipped = out.toByteArray();
+      post = new org.apache.hc.client5.http.classic.methods.HttpPost(uri());
+      post.setEntity(
+          new org.apache.hc.core5.http.io.entity.InputStreamEntity(
+              new java.io.ByteArrayInputStream(gzipped),
+              gzipped.length,
+              org.apache.hc.core5.http.ContentType.TEXT_PLAIN,
+              "gzip"));
+      assertThat(c.execute(post, AdapterConformanceTest::apacheResult).body()).isEqualTo("ok");
+    }
+    for (int i = 0; i < 2; i++) {
+      assertThat(heads.get(i)).containsIgnoringCase("Content-Encoding: gzip");
+      try (java.util.zip.GZIPInputStream in =
+          new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(bodies.get(i)))) {
+        assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII))
+            .isEqualTo(i == 0 ? "hello" : "again");
+      }
+    }
+  }
+
+  @Test
+  void jdkAsyncSendDoesNotWaitOnTheWrappedClientsOwnExecutor() throws Exception {
+    script.add(reply(200, "async ok"));
+    ExecutorService one = Executors.newFixedThreadPool(1);
+    try {
+      HttpClient c =
+          ResilientHttpClient.wrap(
+              HttpClient.newBuilder().executor(one).build(),
+              upstream(policy().stale(NO_STALE), System::nanoTime));
+      HttpResponse<String> r =
+          c.sendAsync(HttpRequest.newBuilder(uri()).build(), HttpResponse.BodyHandlers.ofString())
+              .get(10, TimeUnit.SECONDS);
+      assertThat(r.body()).isEqualTo("async ok");
+      assertThat(requests).as("answered at the first attempt, not after timeouts").hasValue(1);
+    } finally {
+      one.shutdownNow();
+    }
+  }
+
+  @Test
+  @org.junit.jupiter.api.condition.EnabledForJreRange(
+      min = org.junit.jupiter.api.condition.JRE.JAVA_21)
+  void jdkWrapperClosesTheWrappedClient() throws Exception {
+    HttpClient inner = HttpClient.newHttpClient();
+    ResilientHttpClient c =
+        (ResilientHttpClient) ResilientHttpClient.wrap(inner, upstream(policy(), System::nanoTime));
+    java.lang.reflect.Method isTerminated = HttpClient.class.getMethod("isTerminated");
+    assertThat((boolean) isTerminated.invoke(inner)).isFalse();
+    c.close();
+    assertThat((boolean) isTerminated.invoke(inner)).isTrue();
+    assertThat(c.isTerminated()).isTrue();
   }
 
   @Test
