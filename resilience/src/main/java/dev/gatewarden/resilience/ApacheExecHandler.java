@@ -303,8 +303,9 @@ public final class ApacheExecHandler implements ExecChainHandler {
 
   /**
    * The client's request config with the attempt's time as its response and connection-request
-   * timeouts. The last one made is reused: an attempt's time is usually the policy's whole attempt
-   * timeout, and the original config the client's default.
+   * timeouts (the client's own where they are shorter). The last one made is reused: an attempt's
+   * time is usually the policy's whole attempt timeout, and the original config the client's
+   * default.
    */
   private RequestConfig timed(RequestConfig original, long millis) {
     Timed last = lastConfig;
@@ -313,9 +314,17 @@ public final class ApacheExecHandler implements ExecChainHandler {
     }
     Timeout t = Timeout.ofMilliseconds(millis);
     RequestConfig config =
-        RequestConfig.copy(original).setResponseTimeout(t).setConnectionRequestTimeout(t).build();
+        RequestConfig.copy(original)
+            .setResponseTimeout(shorter(original.getResponseTimeout(), t))
+            .setConnectionRequestTimeout(shorter(original.getConnectionRequestTimeout(), t))
+            .build();
     lastConfig = new Timed(original, millis, config);
     return config;
+  }
+
+  /** The client's own timeout when it is set and shorter than the attempt's, else the attempt's. */
+  private static Timeout shorter(Timeout own, Timeout attempt) {
+    return own != null && own.toMilliseconds() > 0 && own.compareTo(attempt) < 0 ? own : attempt;
   }
 
   /**

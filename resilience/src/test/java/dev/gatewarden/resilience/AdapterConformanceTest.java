@@ -1525,6 +1525,37 @@ class AdapterConformanceTest {
   }
 
   @Test
+  void apacheClientsOwnShorterResponseTimeoutStillApplies() throws Exception {
+    script.add("SLOW");
+    Upstream up =
+        upstream(
+            policy()
+                .maxAttempts(1)
+                .attemptTimeout(Duration.ofSeconds(5))
+                .totalTimeout(Duration.ofSeconds(5))
+                .stale(NO_STALE),
+            System::nanoTime);
+    long start = System.nanoTime();
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
+        apacheBuilder(up)
+            .setDefaultRequestConfig(
+                org.apache.hc.client5.http.config.RequestConfig.custom()
+                    .setResponseTimeout(org.apache.hc.core5.util.Timeout.ofMilliseconds(300))
+                    .build())
+            .build()) {
+      assertFails(
+          () ->
+              c.execute(
+                  new org.apache.hc.client5.http.classic.methods.HttpGet(uri()),
+                  AdapterConformanceTest::apacheResult),
+          FailureCause.TIMEOUT);
+    }
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .as("the client's 300 ms, not the policy's 5 s")
+        .isLessThan(Duration.ofSeconds(3));
+  }
+
+  @Test
   void jdkAsyncSendDoesNotWaitOnTheWrappedClientsOwnExecutor() throws Exception {
     script.add(reply(200, "async ok"));
     ExecutorService one = Executors.newFixedThreadPool(1);
