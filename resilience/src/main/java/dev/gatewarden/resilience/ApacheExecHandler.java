@@ -102,6 +102,8 @@ public final class ApacheExecHandler implements ExecChainHandler {
     ClientResponse response;
     try {
       response = upstream.execute(neutral, exchange);
+    } catch (Upstream.Cancelled c) { // the caller's cancel(): Apache's own exception
+      throw c.asIoException();
     } finally {
       scope.clientContext.setRequestConfig(exchange.original);
     }
@@ -211,6 +213,14 @@ public final class ApacheExecHandler implements ExecChainHandler {
       return attempt(timeout);
     }
 
+    /** {@code e}, unless the caller cancelled the request: then {@link Upstream.Cancelled}. */
+    private IOException cancelledOr(IOException e) {
+      if (scope.execRuntime.isExecutionAborted()) {
+        throw new Upstream.Cancelled(e);
+      }
+      return e;
+    }
+
     /** One attempt: the request through the rest of Apache's chain, its body read whole. */
     private ClientResponse attempt(Duration timeout) throws IOException {
       scope.clientContext.setRequestConfig(timed(original, Math.max(1, timeout.toMillis())));
@@ -231,9 +241,10 @@ public final class ApacheExecHandler implements ExecChainHandler {
           throw TransportException.timedOut(
               "no pooled connection", timeout, e); // a ConnectException, but not one
         } catch (IOException e) {
-          throw watchdog.disarm()
-              ? TransportException.timedOut("response not received", timeout, e)
-              : e;
+          if (watchdog.disarm()) {
+            throw TransportException.timedOut("response not received", timeout, e);
+          }
+          throw cancelledOr(e);
         } catch (RuntimeException e) {
           // closing the connection between its lease and the request's first byte makes Apache
           // throw IllegalStateException ("endpoint not acquired"): that, too, is the timeout
@@ -249,7 +260,11 @@ public final class ApacheExecHandler implements ExecChainHandler {
             bytes = readWhole(entity);
           } catch (IOException e) {
             scope.execRuntime.discardEndpoint();
-            throw TransportException.bodyFailed(e, watchdog.disarm(), timeout);
+            boolean outOfTime = watchdog.disarm();
+            if (!outOfTime) {
+              cancelledOr(e);
+            }
+            throw TransportException.bodyFailed(e, outOfTime, timeout);
           }
           ClientResponse neutral =
               ClientResponse.wrap(response.getCode(), view(response.getHeaders()), bytes);

@@ -90,6 +90,8 @@ public final class OkHttpInterceptor implements Interceptor {
       response =
           upstream.execute(
               neutral, (r, timeout) -> attempt(chain, request, requestType, requestBytes, timeout));
+    } catch (Upstream.Cancelled c) { // the caller's Call.cancel(): OkHttp's own exception
+      throw c.asIoException();
     } finally {
       if (scope != null) {
         scope.close();
@@ -174,6 +176,19 @@ public final class OkHttpInterceptor implements Interceptor {
             ? request
             : request.newBuilder().method(request.method(), RequestBody.create(body, type)).build();
     long deadline = System.nanoTime() + timeout.toNanos();
+    try {
+      return attempt(timed, attempt, request, deadline, timeout);
+    } catch (IOException e) {
+      if (chain.call().isCanceled()) {
+        throw new Upstream.Cancelled(e); // the caller gave up
+      }
+      throw e;
+    }
+  }
+
+  private static ClientResponse attempt(
+      Chain timed, Request attempt, Request request, long deadline, Duration timeout)
+      throws IOException {
     try (Response response = timed.proceed(attempt)) {
       byte[] bytes;
       try {

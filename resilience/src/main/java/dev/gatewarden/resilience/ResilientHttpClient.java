@@ -79,8 +79,15 @@ public final class ResilientHttpClient extends HttpClient {
   public <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler)
       throws IOException, InterruptedException {
     ClientRequest neutral = toNeutral(request);
-    ClientResponse response =
-        upstream.execute(neutral, (r, timeout) -> transport(request, r, timeout));
+    ClientResponse response;
+    try {
+      response = upstream.execute(neutral, (r, timeout) -> transport(request, r, timeout));
+    } catch (Upstream.Cancelled c) { // the caller's interrupt, as the JDK client reports it
+      if (c.original instanceof InterruptedException) {
+        throw (InterruptedException) c.original;
+      }
+      throw c.asIoException();
+    }
     return toResponse(request, response, handler);
   }
 
@@ -144,8 +151,7 @@ public final class ResilientHttpClient extends HttpClient {
         throw new java.net.http.HttpTimeoutException(
             (headersReceived.get() ? "body" : "response") + " not received within " + timeout);
       }
-      Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while calling " + r.uri());
+      throw new Upstream.Cancelled(e); // the caller's own interrupt: it gave up
     } catch (java.net.http.HttpTimeoutException e) {
       watchdog.disarm();
       throw e;

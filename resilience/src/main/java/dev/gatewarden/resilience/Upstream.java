@@ -88,11 +88,12 @@ public final class Upstream {
    */
   private final Timer[][] timers = new Timer[OUTCOMES.size()][FailureCause.values().length + 1];
 
-  private static final List<String> OUTCOMES = List.of("success", "failure", "stale");
+  private static final List<String> OUTCOMES = List.of("success", "failure", "stale", "cancelled");
 
   private static final int SUCCESS = 0;
   private static final int FAILURE = 1;
   private static final int STALE = 2;
+  private static final int CANCELLED = 3;
 
   /** The policy's retry statuses by status code (a boxed set lookup on every call cost more). */
   private final boolean[] retryStatus = new boolean[1000];
@@ -219,6 +220,9 @@ public final class Upstream {
       incident(call, start, "error", f.cause, f.getMessage(), f.getCause());
       throw new UpstreamException(
           policy.name, f.cause, call.attempts, f.getMessage(), f.getCause());
+    } catch (Cancelled c) { // the caller gave up: not the upstream's failure, nothing to answer
+      record(start, CANCELLED, null);
+      throw c;
     } catch (RuntimeException | Error e) {
       // A bug below the engine (an interceptor, a factory, a validator): counted and logged as
       // APPLICATION, then rethrown as it is. Not retried, not held against the upstream's breaker,
@@ -674,6 +678,35 @@ public final class Upstream {
     @Override
     public Instant instant() {
       return Instant.EPOCH.plusNanos(nanoTime.getAsLong());
+    }
+  }
+
+  /**
+   * Thrown by an adapter's transport when the caller cancelled the call (an interrupt, Apache's
+   * {@code cancel()}, OkHttp's {@code Call.cancel()}): the engine neither retries it nor holds it
+   * against the breaker nor answers with a stale copy, counts it with outcome {@code cancelled},
+   * and lets it through; the adapter then throws {@link #original} as its client would have.
+   */
+  static final class Cancelled extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final Exception original;
+
+    Cancelled(Exception original) {
+      super(original.getMessage(), original, false, false);
+      this.original = original;
+    }
+
+    /**
+     * The original, as an {@code IOException} (an interrupt as an {@code InterruptedIOException}).
+     */
+    IOException asIoException() {
+      if (original instanceof IOException) {
+        return (IOException) original;
+      }
+      Thread.currentThread().interrupt();
+      java.io.InterruptedIOException e = new java.io.InterruptedIOException("interrupted");
+      e.initCause(original);
+      return e;
     }
   }
 

@@ -1555,6 +1555,99 @@ class AdapterConformanceTest {
         .isLessThan(Duration.ofSeconds(3));
   }
 
+  /** A slow upstream, a policy that would wait 5 s, and the meters of {@link #meters}. */
+  private Upstream patientUpstream() {
+    script.add("SLOW");
+    return upstream(
+        policy()
+            .attemptTimeout(Duration.ofSeconds(5))
+            .totalTimeout(Duration.ofSeconds(5))
+            .stale(NO_STALE),
+        System::nanoTime,
+        meters);
+  }
+
+  /**
+   * Runs {@code call} on a thread of its own, cancels it with {@code cancel} once the upstream has
+   * the request, and checks that the call ends at once with {@code expected} (as the client itself
+   * reports a cancellation), once, counted as cancelled and not held against the upstream.
+   */
+  private void assertCancelledByTheCaller(
+      java.util.concurrent.Callable<?> call,
+      java.util.function.Consumer<Thread> cancel,
+      Class<? extends Throwable> expected)
+      throws Exception {
+    java.util.concurrent.CompletableFuture<Throwable> outcome =
+        new java.util.concurrent.CompletableFuture<>();
+    Thread caller =
+        new Thread(
+            () -> {
+              try {
+                call.call();
+                outcome.complete(null);
+              } catch (Throwable t) {
+                outcome.complete(t);
+              }
+            });
+    caller.start();
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (requests.get() < 1 && System.nanoTime() < until) {
+      Thread.onSpinWait();
+    }
+    long start = System.nanoTime();
+    cancel.accept(caller);
+    Throwable thrown = outcome.get(10, TimeUnit.SECONDS);
+    assertThat(thrown).isInstanceOf(expected).isNotInstanceOf(UpstreamException.class);
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .as("ended by the cancel, not by the 5 s timeout")
+        .isLessThan(Duration.ofSeconds(3));
+    assertThat(requests).as("not retried").hasValue(1);
+    assertThat(requestTimer("cancelled", "none").count()).isEqualTo(1);
+    assertThat(r4jTimer("resilience4j.circuitbreaker.calls", "failed").count())
+        .as("not held against the upstream")
+        .isZero();
+  }
+
+  @Test
+  void jdkCallersInterruptEndsTheCallWithInterruptedException() throws Exception {
+    HttpClient c = ResilientHttpClient.wrap(HttpClient.newHttpClient(), patientUpstream());
+    assertCancelledByTheCaller(
+        () -> c.send(HttpRequest.newBuilder(uri()).build(), HttpResponse.BodyHandlers.ofString()),
+        Thread::interrupt,
+        InterruptedException.class);
+  }
+
+  @Test
+  void apacheCallersCancelEndsTheCallAsApacheReportsIt() throws Exception {
+    org.apache.hc.client5.http.classic.methods.HttpGet get =
+        new org.apache.hc.client5.http.classic.methods.HttpGet(uri());
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
+        apacheBuilder(patientUpstream()).build()) {
+      assertCancelledByTheCaller(
+          () -> c.execute(get, AdapterConformanceTest::apacheResult),
+          thread -> get.cancel(),
+          IOException.class);
+    }
+  }
+
+  @Test
+  void okHttpCallersCancelEndsTheCallAsOkHttpReportsIt() throws Exception {
+    okhttp3.OkHttpClient c =
+        new okhttp3.OkHttpClient.Builder()
+            .addInterceptor(new OkHttpInterceptor(patientUpstream()))
+            .retryOnConnectionFailure(false)
+            .build();
+    okhttp3.Call call = c.newCall(new okhttp3.Request.Builder().url(uri().toString()).build());
+    assertCancelledByTheCaller(
+        () -> {
+          try (okhttp3.Response r = call.execute()) {
+            return r.code();
+          }
+        },
+        thread -> call.cancel(),
+        IOException.class);
+  }
+
   @Test
   void jdkAsyncSendDoesNotWaitOnTheWrappedClientsOwnExecutor() throws Exception {
     script.add(reply(200, "async ok"));
