@@ -287,17 +287,20 @@ public final class ApacheExecHandler implements ExecChainHandler {
   /**
    * Whether the client sent cookies or credentials of its own: its protocol stage adds them (from
    * the cookie store, the credentials provider) to the request below this handler, so the response
-   * may be one user's. The request shows what was added, unless Apache sent a copy of it (behind a
-   * plain HTTP proxy, or for each hop of a redirect it followed): then any cookie in the store
-   * counts. The authentication state covers credentials in every case.
+   * may be one user's. The request shows what was added, unless Apache sent copies of it (behind a
+   * plain HTTP proxy, or for each hop of a redirect it followed): then the last copy sent counts,
+   * and any cookie in the store, which earlier hops may have carried. The authentication state
+   * covers credentials in every case.
    */
   private static boolean sentOwnCredentials(ClassicHttpRequest sent, ExecChain.Scope scope) {
     if (sent.containsHeader("Cookie") || sent.containsHeader("Authorization")) {
       return true; // a caller's own are refused by the request rules anyway
     }
-    if ((scope.route.getProxyHost() != null && !scope.route.isTunnelled())
-        || scope.clientContext.getRedirectLocations().size() > 0) {
-      // Apache sent a copy of the request: any cookie in the store may have gone with it
+    org.apache.hc.core5.http.HttpRequest last = scope.clientContext.getRequest();
+    if (last != null && last != sent) { // a copy went out
+      if (last.containsHeader("Cookie") || last.containsHeader("Authorization")) {
+        return true;
+      }
       org.apache.hc.client5.http.cookie.CookieStore cookies = scope.clientContext.getCookieStore();
       if (cookies != null && !cookies.getCookies().isEmpty()) {
         return true;

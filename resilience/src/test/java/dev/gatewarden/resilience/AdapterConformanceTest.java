@@ -1443,6 +1443,35 @@ class AdapterConformanceTest {
   }
 
   @Test
+  void apacheResponseToACookieSentThroughAPlainProxyIsNotKept() throws Exception {
+    script.add(reply(200, "mine")); // this server is the proxy: Apache sends it a copy
+    org.apache.hc.client5.http.cookie.BasicCookieStore store =
+        new org.apache.hc.client5.http.cookie.BasicCookieStore();
+    org.apache.hc.client5.http.impl.cookie.BasicClientCookie cookie =
+        new org.apache.hc.client5.http.impl.cookie.BasicClientCookie("session", "alice");
+    cookie.setDomain("upstream.test");
+    cookie.setPath("/");
+    store.addCookie(cookie);
+    org.apache.hc.client5.http.impl.classic.CloseableHttpClient client =
+        apacheBuilder(upstream(policy(), System::nanoTime))
+            .setDefaultCookieStore(store)
+            .setProxy(
+                new org.apache.hc.core5.http.HttpHost("http", "127.0.0.1", listener.getLocalPort()))
+            .build();
+    try (client) {
+      assertNotKeptAsAStaleCopy(
+          uri ->
+              client.execute(
+                  new org.apache.hc.client5.http.classic.methods.HttpGet(
+                      "http://upstream.test/item"),
+                  AdapterConformanceTest::apacheResult));
+    }
+    assertThat(heads.get(0))
+        .startsWith("GET http://upstream.test/item")
+        .contains("Cookie: session=alice");
+  }
+
+  @Test
   void jdkResponseToACookieSentOnARedirectIsNotKept() throws Exception {
     redirectToWhereACookieGoes();
     java.net.CookieManager jar = new java.net.CookieManager(null, java.net.CookiePolicy.ACCEPT_ALL);
