@@ -1443,6 +1443,31 @@ class AdapterConformanceTest {
   }
 
   @Test
+  void apacheResponseAfterARedirectHopThatCarriedACookieIsNotKept() throws Exception {
+    // /item (no cookie) -> /mid (the cookie: it may choose where to send the user) -> /final
+    script.add(reply(302, "", "Location: " + uri("/mid")));
+    script.add(reply(302, "", "Location: " + uri("/final")));
+    script.add(reply(200, "mine"));
+    org.apache.hc.client5.http.cookie.BasicCookieStore store =
+        new org.apache.hc.client5.http.cookie.BasicCookieStore();
+    org.apache.hc.client5.http.impl.cookie.BasicClientCookie cookie =
+        new org.apache.hc.client5.http.impl.cookie.BasicClientCookie("session", "alice");
+    cookie.setDomain("127.0.0.1");
+    cookie.setPath("/mid");
+    store.addCookie(cookie);
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient client =
+        apacheBuilder(upstream(policy(), System::nanoTime)).setDefaultCookieStore(store).build()) {
+      assertNotKeptAsAStaleCopy(
+          uri ->
+              client.execute(
+                  new org.apache.hc.client5.http.classic.methods.HttpGet(uri),
+                  AdapterConformanceTest::apacheResult));
+    }
+    assertThat(heads.get(1)).startsWith("GET /mid").contains("Cookie: session=alice");
+    assertThat(heads.get(2)).startsWith("GET /final").doesNotContain("Cookie");
+  }
+
+  @Test
   void apacheResponseToACookieSentThroughAPlainProxyIsNotKept() throws Exception {
     script.add(reply(200, "mine")); // this server is the proxy: Apache sends it a copy
     org.apache.hc.client5.http.cookie.BasicCookieStore store =
