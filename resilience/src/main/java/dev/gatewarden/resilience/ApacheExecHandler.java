@@ -213,12 +213,29 @@ public final class ApacheExecHandler implements ExecChainHandler {
       return attempt(timeout);
     }
 
-    /** {@code e}, unless the caller cancelled the request: then {@link Upstream.Cancelled}. */
+    /**
+     * {@code e}, unless the caller cancelled the request or interrupted its thread (the watchdog
+     * closes connections, it never interrupts): then {@link Upstream.Cancelled}.
+     */
     private IOException cancelledOr(IOException e) {
-      if (scope.execRuntime.isExecutionAborted()) {
+      if (callerGaveUp()) {
         throw new Upstream.Cancelled(e);
       }
       return e;
+    }
+
+    /**
+     * {@code unchecked}, unless the caller gave up: then {@code cancelled}, as Apache reports it.
+     */
+    private RuntimeException cancelledOr(IOException cancelled, RuntimeException unchecked) {
+      if (callerGaveUp()) {
+        throw new Upstream.Cancelled(cancelled);
+      }
+      return unchecked;
+    }
+
+    private boolean callerGaveUp() {
+      return scope.execRuntime.isExecutionAborted() || Thread.currentThread().isInterrupted();
     }
 
     /** One attempt: the request through the rest of Apache's chain, its body read whole. */
@@ -251,7 +268,11 @@ public final class ApacheExecHandler implements ExecChainHandler {
           if (watchdog.disarm()) {
             throw TransportException.timedOut("response not received", timeout, e);
           }
-          throw e;
+          // a cancel while waiting for the pool, or just after the lease, ends that way too
+          throw cancelledOr(
+              new org.apache.hc.client5.http.impl.classic.RequestFailedException(
+                  "Request aborted", e),
+              e);
         }
         try (response) {
           HttpEntity entity = response.getEntity();

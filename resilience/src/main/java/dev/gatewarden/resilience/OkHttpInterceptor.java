@@ -85,11 +85,15 @@ public final class OkHttpInterceptor implements Interceptor {
             body);
     byte[] requestBytes = body;
     Deadline.Scope scope = tagged(request);
+    // OkHttp's call timeout cancels the call: told apart from the caller's cancel by the time
+    long callStart = chain.call().timeout().timeoutNanos() > 0 ? System.nanoTime() : 0;
     ClientResponse response;
     try {
       response =
           upstream.execute(
-              neutral, (r, timeout) -> attempt(chain, request, requestType, requestBytes, timeout));
+              neutral,
+              (r, timeout) ->
+                  attempt(chain, request, requestType, requestBytes, timeout, callStart));
     } catch (Upstream.Cancelled c) { // the caller's Call.cancel(): OkHttp's own exception
       throw c.asIoException();
     } finally {
@@ -158,7 +162,7 @@ public final class OkHttpInterceptor implements Interceptor {
   }
 
   private static ClientResponse attempt(
-      Chain chain, Request request, MediaType type, byte[] body, Duration timeout)
+      Chain chain, Request request, MediaType type, byte[] body, Duration timeout, long callStart)
       throws IOException {
     int millis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
     Chain timed = chain; // each with… makes a new chain: only where a timeout changes
@@ -179,11 +183,21 @@ public final class OkHttpInterceptor implements Interceptor {
     try {
       return attempt(timed, attempt, request, deadline, timeout);
     } catch (IOException e) {
-      if (chain.call().isCanceled()) {
-        throw new Upstream.Cancelled(e); // the caller gave up
+      if (chain.call().isCanceled() && !callTimedOut(chain, callStart)) { // the caller gave up
+        throw new Upstream.Cancelled(
+            e instanceof TransportException && e.getCause() instanceof IOException
+                ? (IOException) e.getCause() // OkHttp's own, not our classification of it
+                : e);
       }
-      throw e;
+      throw e; // OkHttp's call timeout: an InterruptedIOException, the engine's TIMEOUT
     }
+  }
+
+  /** Whether the client's call timeout (which cancels the call) has passed. */
+  private static boolean callTimedOut(Chain chain, long callStart) {
+    long callTimeout = chain.call().timeout().timeoutNanos();
+    return callTimeout > 0
+        && System.nanoTime() - callStart >= callTimeout - TimeUnit.MILLISECONDS.toNanos(10);
   }
 
   private static ClientResponse attempt(

@@ -96,6 +96,9 @@ public final class ResilientHttpClient extends HttpClient {
       HttpRequest request, HttpResponse.BodyHandler<T> handler) {
     // the caller's deadline (a filter request's) caps the call on the pool's thread too
     Deadline deadline = Deadline.currentOrNull();
+    if (asyncExecutor.isShutdown()) { // as the JDK's own client answers once shut down
+      return CompletableFuture.failedFuture(new IOException("the client was shut down"));
+    }
     return CompletableFuture.supplyAsync(
         () -> {
           Deadline.Scope scope = deadline == null ? null : deadline.makeCurrent();
@@ -502,16 +505,22 @@ public final class ResilientHttpClient extends HttpClient {
   }
 
   /**
-   * Waits until the wrapped client (JDK 21+) has terminated, as its own method does.
+   * Waits until this wrapper's threads and the wrapped client (JDK 21+) have terminated.
    *
-   * @return whether it terminated in time; on JDK 17-20, whether this wrapper's threads did
+   * @return whether they terminated in time
    */
   public boolean awaitTermination(Duration duration) throws InterruptedException {
+    long until = System.nanoTime() + Deadline.saturatedNanos(duration);
+    if (!asyncExecutor.awaitTermination(Deadline.saturatedNanos(duration), TimeUnit.NANOSECONDS)) {
+      return false;
+    }
     if (AWAIT_TERMINATION == null) {
-      return asyncExecutor.awaitTermination(duration.toNanos(), TimeUnit.NANOSECONDS);
+      return true;
     }
     try {
-      return (boolean) AWAIT_TERMINATION.invoke(delegate, duration);
+      return (boolean)
+          AWAIT_TERMINATION.invoke(
+              delegate, Duration.ofNanos(Math.max(0, until - System.nanoTime())));
     } catch (InterruptedException | RuntimeException | Error e) {
       throw e;
     } catch (Throwable e) {
@@ -519,9 +528,9 @@ public final class ResilientHttpClient extends HttpClient {
     }
   }
 
-  /** Whether the wrapped client (JDK 21+; on 17-20 this wrapper's threads) has terminated. */
+  /** Whether this wrapper's threads and the wrapped client (JDK 21+) have terminated. */
   public boolean isTerminated() {
-    if (IS_TERMINATED == null) {
+    if (IS_TERMINATED == null || !asyncExecutor.isTerminated()) {
       return asyncExecutor.isTerminated();
     }
     try {

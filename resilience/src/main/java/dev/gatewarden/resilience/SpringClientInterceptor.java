@@ -59,8 +59,13 @@ public final class SpringClientInterceptor implements ClientHttpRequestIntercept
             ClientRequest.Target.of(request.getURI()),
             view(request.getHeaders()),
             body);
-    ClientResponse response =
-        upstream.execute(neutral, (r, timeout) -> attempt(request, body, execution, timeout));
+    ClientResponse response;
+    try {
+      response =
+          upstream.execute(neutral, (r, timeout) -> attempt(request, body, execution, timeout));
+    } catch (Upstream.Cancelled c) { // interrupted between attempts
+      throw c.asIoException();
+    }
     return new Buffered(response);
   }
 

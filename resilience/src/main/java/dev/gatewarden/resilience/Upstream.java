@@ -249,6 +249,9 @@ public final class Upstream {
         try {
           context.onError(f); // sleeps and returns when retrying, rethrows otherwise
         } catch (AttemptFailure again) {
+          if (Thread.currentThread().isInterrupted()) { // Resilience4j's sleep was interrupted
+            throw Cancelled.byInterrupt(again);
+          }
           throw again;
         } catch (Exception impossible) {
           throw f;
@@ -264,6 +267,8 @@ public final class Upstream {
         Call outer = enter(call);
         try {
           again = context.onResult(response); // sleeps when retrying
+        } catch (java.util.concurrent.CancellationException interrupted) { // during that sleep
+          throw Cancelled.byInterrupt(interrupted);
         } finally {
           leave(outer);
         }
@@ -694,6 +699,14 @@ public final class Upstream {
     Cancelled(Exception original) {
       super(original.getMessage(), original, false, false);
       this.original = original;
+    }
+
+    /** The caller's interrupt, seen between attempts: the flag is cleared, as it is thrown. */
+    static Cancelled byInterrupt(Throwable seen) {
+      Thread.interrupted();
+      InterruptedException e = new InterruptedException("interrupted between attempts");
+      e.initCause(seen);
+      return new Cancelled(e);
     }
 
     /**
