@@ -1752,7 +1752,10 @@ class AdapterConformanceTest {
                   return t;
                 }
               });
-      Thread.sleep(300); // let it queue for the connection
+      while (connections.getTotalStats().getPending() < 1 && System.nanoTime() < until) {
+        Thread.onSpinWait(); // until it waits for the pool's only connection
+      }
+      assertThat(connections.getTotalStats().getPending()).isEqualTo(1);
       waiting.cancel();
       assertThat(second.get(10, TimeUnit.SECONDS))
           .as("Apache's own exception for a cancel, not an unchecked one")
