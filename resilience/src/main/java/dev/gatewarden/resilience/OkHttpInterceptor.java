@@ -40,6 +40,9 @@ import okio.Buffer;
  * bodies are buffered once so that retries can replay them. Register it with {@code
  * addInterceptor}, not {@code addNetworkInterceptor}. Thread-safe.
  *
+ * <p>OkHttp's own call timeout (or a deadline on the call's timeout) caps the engine too: it does
+ * not retry past it, and a call that it cancels fails with {@code TIMEOUT}.
+ *
  * <p>A call runs under the {@link Deadline} current on the thread that runs the interceptors: the
  * caller's for {@code execute()}, none for {@code enqueue(...)}, which runs them on OkHttp's
  * dispatcher threads. To cap an enqueued call, tag its request with the deadline:
@@ -62,6 +65,7 @@ public final class OkHttpInterceptor implements Interceptor {
 
   @Override
   public Response intercept(Chain chain) throws IOException {
+    Deadline callDeadline = callDeadline(chain.call().timeout()); // first: it runs already
     Request request = chain.request();
     MediaType requestType = request.body() == null ? null : request.body().contentType();
     byte[] body = null;
@@ -84,16 +88,14 @@ public final class OkHttpInterceptor implements Interceptor {
             view(request.headers()),
             body);
     byte[] requestBytes = body;
-    Deadline.Scope scope = tagged(request);
-    // OkHttp's call timeout cancels the call: told apart from the caller's cancel by the time
-    long callStart = chain.call().timeout().timeoutNanos() > 0 ? System.nanoTime() : 0;
+    Deadline.Scope scope = deadlines(request, callDeadline);
     ClientResponse response;
     try {
       response =
           upstream.execute(
               neutral,
               (r, timeout) ->
-                  attempt(chain, request, requestType, requestBytes, timeout, callStart));
+                  attempt(chain, request, requestType, requestBytes, timeout, callDeadline));
     } catch (Upstream.Cancelled c) { // the caller's Call.cancel(): OkHttp's own exception
       throw c.asIoException();
     } finally {
@@ -121,16 +123,41 @@ public final class OkHttpInterceptor implements Interceptor {
   }
 
   /**
-   * Makes the request's {@code Deadline} tag current (the earlier of it and the thread's own), for
-   * calls that OkHttp runs on its dispatcher's threads ({@code enqueue}); null when untagged.
+   * OkHttp's own limit on the whole call (its call timeout, or a deadline set on the call's
+   * timeout) as a {@link Deadline}, or null: past it OkHttp cancels the call, so the engine must
+   * not retry beyond it.
    */
-  private static Deadline.Scope tagged(Request request) {
+  private static Deadline callDeadline(okio.Timeout timeout) {
+    long now = System.nanoTime();
+    long left = Long.MAX_VALUE;
+    if (timeout.timeoutNanos() > 0) {
+      left = timeout.timeoutNanos();
+    }
+    if (timeout.hasDeadline()) {
+      left = Math.min(left, timeout.deadlineNanoTime() - now);
+    }
+    return left == Long.MAX_VALUE
+        ? null
+        : Deadline.after(now, Duration.ofNanos(Math.max(0, left)), System::nanoTime);
+  }
+
+  /**
+   * Makes the earliest of the thread's current deadline, the request's {@code Deadline} tag (for
+   * calls that OkHttp runs on its dispatcher's threads: {@code enqueue}) and OkHttp's own call
+   * limit current; null when there is neither tag nor call limit.
+   */
+  private static Deadline.Scope deadlines(Request request, Deadline callDeadline) {
     Deadline tag = request.tag(Deadline.class);
-    if (tag == null) {
+    if (tag == null && callDeadline == null) {
       return null;
     }
-    Deadline current = Deadline.currentOrNull();
-    return (current == null ? tag : current.min(tag.remaining())).makeCurrent();
+    Deadline earliest = Deadline.currentOrNull();
+    for (Deadline d : new Deadline[] {tag, callDeadline}) {
+      if (d != null) {
+        earliest = earliest == null ? d : earliest.min(d.remaining());
+      }
+    }
+    return earliest.makeCurrent();
   }
 
   /**
@@ -162,7 +189,12 @@ public final class OkHttpInterceptor implements Interceptor {
   }
 
   private static ClientResponse attempt(
-      Chain chain, Request request, MediaType type, byte[] body, Duration timeout, long callStart)
+      Chain chain,
+      Request request,
+      MediaType type,
+      byte[] body,
+      Duration timeout,
+      Deadline callDeadline)
       throws IOException {
     int millis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
     Chain timed = chain; // each with… makes a new chain: only where a timeout changes
@@ -183,22 +215,28 @@ public final class OkHttpInterceptor implements Interceptor {
     try {
       return attempt(timed, attempt, request, deadline, timeout);
     } catch (IOException e) {
-      if (chain.call().isCanceled() && !callTimedOut(chain, callStart)) { // the caller gave up
-        throw new Upstream.Cancelled(
-            e instanceof TransportException && e.getCause() instanceof IOException
-                ? (IOException) e.getCause() // OkHttp's own, not our classification of it
-                : e);
+      if (!chain.call().isCanceled()) {
+        throw e;
       }
-      throw e; // OkHttp's call timeout: an InterruptedIOException, the engine's TIMEOUT
+      if (callDeadline != null
+          && callDeadline.remainingNanos(System.nanoTime()) < CALL_TIMEOUT_SLACK_NANOS) {
+        // OkHttp's own call timeout cancelled it (inside the interceptor the exception says only
+        // that the socket closed): a timeout, and the engine does not retry past that limit
+        throw TransportException.timedOut(
+            "call not completed within OkHttp's call timeout", timeout, e);
+      }
+      throw new Upstream.Cancelled( // the caller gave up
+          e instanceof TransportException && e.getCause() instanceof IOException
+              ? (IOException) e.getCause() // OkHttp's own, not our classification of it
+              : e);
     }
   }
 
-  /** Whether the client's call timeout (which cancels the call) has passed. */
-  private static boolean callTimedOut(Chain chain, long callStart) {
-    long callTimeout = chain.call().timeout().timeoutNanos();
-    return callTimeout > 0
-        && System.nanoTime() - callStart >= callTimeout - TimeUnit.MILLISECONDS.toNanos(10);
-  }
+  /**
+   * How much earlier than OkHttp's own call timer ours may run out: OkHttp starts its timer before
+   * the interceptors run, ours when this one starts.
+   */
+  private static final long CALL_TIMEOUT_SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private static ClientResponse attempt(
       Chain timed, Request attempt, Request request, long deadline, Duration timeout)

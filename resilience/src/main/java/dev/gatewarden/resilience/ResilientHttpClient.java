@@ -96,26 +96,27 @@ public final class ResilientHttpClient extends HttpClient {
       HttpRequest request, HttpResponse.BodyHandler<T> handler) {
     // the caller's deadline (a filter request's) caps the call on the pool's thread too
     Deadline deadline = Deadline.currentOrNull();
-    if (asyncExecutor.isShutdown()) { // as the JDK's own client answers once shut down
-      return CompletableFuture.failedFuture(new IOException("the client was shut down"));
-    }
-    return CompletableFuture.supplyAsync(
-        () -> {
-          Deadline.Scope scope = deadline == null ? null : deadline.makeCurrent();
-          try {
-            return send(request, handler);
-          } catch (IOException e) {
-            throw new CompletionException(e);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CompletionException(e);
-          } finally {
-            if (scope != null) {
-              scope.close();
+    try {
+      return CompletableFuture.supplyAsync(
+          () -> {
+            Deadline.Scope scope = deadline == null ? null : deadline.makeCurrent();
+            try {
+              return send(request, handler);
+            } catch (IOException e) {
+              throw new CompletionException(e);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              throw new CompletionException(e);
+            } finally {
+              if (scope != null) {
+                scope.close();
+              }
             }
-          }
-        },
-        asyncExecutor);
+          },
+          asyncExecutor);
+    } catch (java.util.concurrent.RejectedExecutionException e) { // as the JDK's own, shut down
+      return CompletableFuture.failedFuture(new IOException("the client was shut down", e));
+    }
   }
 
   @Override

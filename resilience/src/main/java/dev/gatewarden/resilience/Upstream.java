@@ -336,6 +336,11 @@ public final class Upstream {
       try {
         response = transport.send(call.request, timeout);
       } catch (IOException e) {
+        if (Thread.currentThread().isInterrupted()) {
+          // The caller's interrupt (adapters' watchdogs clear their own before returning), which a
+          // client reported as an I/O failure: not the upstream's. The breaker ignores it below.
+          throw Cancelled.byInterrupt(e);
+        }
         AttemptFailure f = new AttemptFailure(classify(e), describe(e), e);
         f.connectionRefused = e instanceof ConnectException;
         recorded = true;

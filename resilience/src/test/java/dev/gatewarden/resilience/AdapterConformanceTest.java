@@ -1688,7 +1688,7 @@ class AdapterConformanceTest {
   @Test
   void callersInterruptWhileWaitingForARetryEndsTheCall() throws Exception {
     // a 503 asks for 3 s: the interrupt comes while the engine waits, not during an exchange
-    for (Adapter adapter : java.util.List.of(Adapter.JDK, Adapter.APACHE)) {
+    for (Adapter adapter : Adapter.values()) {
       synchronized (script) {
         script.clear();
         script.add(reply(503, "busy", "Retry-After: 3"));
@@ -1705,6 +1705,63 @@ class AdapterConformanceTest {
               : java.io.InterruptedIOException.class,
           1);
     }
+  }
+
+  @Test
+  void callersInterruptDuringAnAttemptEndsTheCall() throws Exception {
+    // Spring's JDK factory reports an interrupt as an I/O failure of its own. (OkHttp's blocking
+    // reads do not answer interrupts at all: cancel an OkHttp call with Call.cancel().)
+    for (Adapter adapter : java.util.List.of(Adapter.SPRING)) {
+      synchronized (script) {
+        script.clear();
+        script.add("SLOW");
+      }
+      requests.set(0);
+      meters.clear();
+      TestClient c =
+          adapter.client(
+              upstream(
+                  policy()
+                      .attemptTimeout(Duration.ofSeconds(5))
+                      .totalTimeout(Duration.ofSeconds(5))
+                      .stale(NO_STALE),
+                  System::nanoTime,
+                  meters));
+      assertCancelledByTheCaller(
+          () -> c.get(uri()), Thread::interrupt, java.io.InterruptedIOException.class);
+    }
+  }
+
+  @Test
+  void okHttpCallTimeoutIsATimeoutThatTheEngineDoesNotRetryPast() throws Exception {
+    script.add("SLOW");
+    okhttp3.OkHttpClient c =
+        new okhttp3.OkHttpClient.Builder()
+            .addInterceptor(
+                new OkHttpInterceptor(
+                    upstream(
+                        policy()
+                            .attemptTimeout(Duration.ofSeconds(5))
+                            .totalTimeout(Duration.ofSeconds(5))
+                            .stale(NO_STALE),
+                        System::nanoTime,
+                        meters)))
+            .retryOnConnectionFailure(false)
+            .callTimeout(Duration.ofMillis(400))
+            .build();
+    long start = System.nanoTime();
+    Throwable thrown =
+        org.assertj.core.api.Assertions.catchThrowable(
+            () -> c.newCall(new okhttp3.Request.Builder().url(uri().toString()).build()).execute());
+    assertThat(thrown).isInstanceOf(IOException.class); // OkHttp's "timeout", caused by ours
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+    assertThat(requests).hasValue(1);
+    assertThat(r4jTimer("resilience4j.circuitbreaker.calls", "failed").count())
+        .as("no attempt after OkHttp's call timeout (it would fail at once on the cancelled call)")
+        .isEqualTo(1);
+    assertThat(requestTimer("failure", "timeout").count()).isEqualTo(1);
+    assertThat(meters.find("gatewarden.client.requests").tag("outcome", "cancelled").timer())
+        .isNull();
   }
 
   @Test
