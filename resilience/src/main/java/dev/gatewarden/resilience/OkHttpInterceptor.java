@@ -128,6 +128,9 @@ public final class OkHttpInterceptor implements Interceptor {
    * not retry beyond it.
    */
   private static Deadline callDeadline(okio.Timeout timeout) {
+    if (timeout.timeoutNanos() == 0 && !timeout.hasDeadline()) {
+      return null; // OkHttp's default: no call timeout
+    }
     long now = System.nanoTime();
     long left = Long.MAX_VALUE;
     if (timeout.timeoutNanos() > 0) {
