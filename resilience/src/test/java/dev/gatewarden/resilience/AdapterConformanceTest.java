@@ -1387,25 +1387,39 @@ class AdapterConformanceTest {
     assertThat(heads.get(0)).contains("Cookie: session=alice");
   }
 
-  @Test
-  void apacheResponseToACookieFromItsStoreIsNotKept() throws Exception {
-    script.add(reply(200, "mine"));
+  /** A cookie store with alice's session cookie for {@code domain} and {@code path}. */
+  private static org.apache.hc.client5.http.cookie.BasicCookieStore alicesCookie(
+      String domain, String path) {
     org.apache.hc.client5.http.cookie.BasicCookieStore store =
         new org.apache.hc.client5.http.cookie.BasicCookieStore();
     org.apache.hc.client5.http.impl.cookie.BasicClientCookie cookie =
         new org.apache.hc.client5.http.impl.cookie.BasicClientCookie("session", "alice");
-    cookie.setDomain("127.0.0.1");
-    cookie.setPath("/");
+    cookie.setDomain(domain);
+    cookie.setPath(path);
     store.addCookie(cookie);
-    org.apache.hc.client5.http.impl.classic.CloseableHttpClient client =
-        apacheBuilder(upstream(policy(), System::nanoTime)).setDefaultCookieStore(store).build();
-    try (client) {
+    return store;
+  }
+
+  /** GETs through the client {@code builder} makes: {@code url}, or the test's own when null. */
+  private void assertApacheDoesNotKeep(
+      org.apache.hc.client5.http.impl.classic.HttpClientBuilder builder, String url)
+      throws Exception {
+    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient client = builder.build()) {
       assertNotKeptAsAStaleCopy(
           uri ->
               client.execute(
-                  new org.apache.hc.client5.http.classic.methods.HttpGet(uri),
+                  new org.apache.hc.client5.http.classic.methods.HttpGet(
+                      url == null ? uri : URI.create(url)),
                   AdapterConformanceTest::apacheResult));
     }
+  }
+
+  @Test
+  void apacheResponseToACookieFromItsStoreIsNotKept() throws Exception {
+    script.add(reply(200, "mine"));
+    org.apache.hc.client5.http.cookie.BasicCookieStore store = alicesCookie("127.0.0.1", "/");
+    assertApacheDoesNotKeep(
+        apacheBuilder(upstream(policy(), System::nanoTime)).setDefaultCookieStore(store), null);
     assertThat(heads.get(0)).contains("Cookie: session=alice");
   }
 
@@ -1423,22 +1437,9 @@ class AdapterConformanceTest {
   @Test
   void apacheResponseToACookieSentOnARedirectIsNotKept() throws Exception {
     redirectToWhereACookieGoes();
-    org.apache.hc.client5.http.cookie.BasicCookieStore store =
-        new org.apache.hc.client5.http.cookie.BasicCookieStore();
-    org.apache.hc.client5.http.impl.cookie.BasicClientCookie cookie =
-        new org.apache.hc.client5.http.impl.cookie.BasicClientCookie("session", "alice");
-    cookie.setDomain("127.0.0.1");
-    cookie.setPath("/final");
-    store.addCookie(cookie);
-    org.apache.hc.client5.http.impl.classic.CloseableHttpClient client =
-        apacheBuilder(upstream(policy(), System::nanoTime)).setDefaultCookieStore(store).build();
-    try (client) {
-      assertNotKeptAsAStaleCopy(
-          uri ->
-              client.execute(
-                  new org.apache.hc.client5.http.classic.methods.HttpGet(uri),
-                  AdapterConformanceTest::apacheResult));
-    }
+    org.apache.hc.client5.http.cookie.BasicCookieStore store = alicesCookie("127.0.0.1", "/final");
+    assertApacheDoesNotKeep(
+        apacheBuilder(upstream(policy(), System::nanoTime)).setDefaultCookieStore(store), null);
     assertOnlyTheRedirectCarriedTheCookie();
   }
 
@@ -1448,21 +1449,9 @@ class AdapterConformanceTest {
     script.add(reply(302, "", "Location: " + uri("/mid")));
     script.add(reply(302, "", "Location: " + uri("/final")));
     script.add(reply(200, "mine"));
-    org.apache.hc.client5.http.cookie.BasicCookieStore store =
-        new org.apache.hc.client5.http.cookie.BasicCookieStore();
-    org.apache.hc.client5.http.impl.cookie.BasicClientCookie cookie =
-        new org.apache.hc.client5.http.impl.cookie.BasicClientCookie("session", "alice");
-    cookie.setDomain("127.0.0.1");
-    cookie.setPath("/mid");
-    store.addCookie(cookie);
-    try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient client =
-        apacheBuilder(upstream(policy(), System::nanoTime)).setDefaultCookieStore(store).build()) {
-      assertNotKeptAsAStaleCopy(
-          uri ->
-              client.execute(
-                  new org.apache.hc.client5.http.classic.methods.HttpGet(uri),
-                  AdapterConformanceTest::apacheResult));
-    }
+    org.apache.hc.client5.http.cookie.BasicCookieStore store = alicesCookie("127.0.0.1", "/mid");
+    assertApacheDoesNotKeep(
+        apacheBuilder(upstream(policy(), System::nanoTime)).setDefaultCookieStore(store), null);
     assertThat(heads.get(1)).startsWith("GET /mid").contains("Cookie: session=alice");
     assertThat(heads.get(2)).startsWith("GET /final").doesNotContain("Cookie");
   }
@@ -1470,27 +1459,14 @@ class AdapterConformanceTest {
   @Test
   void apacheResponseToACookieSentThroughAPlainProxyIsNotKept() throws Exception {
     script.add(reply(200, "mine")); // this server is the proxy: Apache sends it a copy
-    org.apache.hc.client5.http.cookie.BasicCookieStore store =
-        new org.apache.hc.client5.http.cookie.BasicCookieStore();
-    org.apache.hc.client5.http.impl.cookie.BasicClientCookie cookie =
-        new org.apache.hc.client5.http.impl.cookie.BasicClientCookie("session", "alice");
-    cookie.setDomain("upstream.test");
-    cookie.setPath("/");
-    store.addCookie(cookie);
-    org.apache.hc.client5.http.impl.classic.CloseableHttpClient client =
+    org.apache.hc.client5.http.cookie.BasicCookieStore store = alicesCookie("upstream.test", "/");
+    assertApacheDoesNotKeep(
         apacheBuilder(upstream(policy(), System::nanoTime))
             .setDefaultCookieStore(store)
             .setProxy(
-                new org.apache.hc.core5.http.HttpHost("http", "127.0.0.1", listener.getLocalPort()))
-            .build();
-    try (client) {
-      assertNotKeptAsAStaleCopy(
-          uri ->
-              client.execute(
-                  new org.apache.hc.client5.http.classic.methods.HttpGet(
-                      "http://upstream.test/item"),
-                  AdapterConformanceTest::apacheResult));
-    }
+                new org.apache.hc.core5.http.HttpHost(
+                    "http", "127.0.0.1", listener.getLocalPort())),
+        "http://upstream.test/item");
     assertThat(heads.get(0))
         .startsWith("GET http://upstream.test/item")
         .contains("Cookie: session=alice");
