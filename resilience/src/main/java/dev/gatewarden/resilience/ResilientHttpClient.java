@@ -16,7 +16,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -95,27 +94,70 @@ public final class ResilientHttpClient extends HttpClient {
   public <T> CompletableFuture<HttpResponse<T>> sendAsync(
       HttpRequest request, HttpResponse.BodyHandler<T> handler) {
     // the caller's deadline (a filter request's) caps the call on the pool's thread too
-    Deadline deadline = Deadline.currentOrNull();
+    AsyncCall<T> call = new AsyncCall<>(request, handler, Deadline.currentOrNull());
     try {
-      return CompletableFuture.supplyAsync(
-          () -> {
-            Deadline.Scope scope = deadline == null ? null : deadline.makeCurrent();
-            try {
-              return send(request, handler);
-            } catch (IOException e) {
-              throw new CompletionException(e);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-              throw new CompletionException(e);
-            } finally {
-              if (scope != null) {
-                scope.close();
-              }
-            }
-          },
-          asyncExecutor);
+      asyncExecutor.execute(call);
     } catch (java.util.concurrent.RejectedExecutionException e) { // as the JDK's own, shut down
-      return CompletableFuture.failedFuture(new IOException("the client was shut down", e));
+      call.completeExceptionally(new IOException("the client was shut down", e));
+    }
+    return call;
+  }
+
+  /**
+   * One {@code sendAsync} call, run on this client's threads: {@code cancel(true)} interrupts the
+   * call, as it cancels the JDK client's own exchange, and the engine ends it as a cancel.
+   */
+  private final class AsyncCall<T> extends CompletableFuture<HttpResponse<T>> implements Runnable {
+    private final HttpRequest request;
+    private final HttpResponse.BodyHandler<T> handler;
+    private final Deadline deadline;
+
+    /** The thread running the call, while it runs; guarded by this. */
+    private Thread runner;
+
+    AsyncCall(HttpRequest request, HttpResponse.BodyHandler<T> handler, Deadline deadline) {
+      this.request = request;
+      this.handler = handler;
+      this.deadline = deadline;
+    }
+
+    @Override
+    public void run() {
+      synchronized (this) {
+        if (isDone()) {
+          return; // cancelled before it started
+        }
+        runner = Thread.currentThread();
+      }
+      Deadline.Scope scope = deadline == null ? null : deadline.makeCurrent();
+      try {
+        complete(send(request, handler));
+      } catch (IOException | RuntimeException e) {
+        completeExceptionally(e);
+      } catch (InterruptedException e) {
+        completeExceptionally(e); // a cancel(true): the future is already cancelled
+      } finally {
+        if (scope != null) {
+          scope.close();
+        }
+        synchronized (this) {
+          runner = null;
+        }
+        Thread.interrupted(); // a cancel's interrupt ends with the call, never reaches the next
+      }
+    }
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+      boolean cancelled = super.cancel(mayInterruptIfRunning);
+      if (cancelled && mayInterruptIfRunning) {
+        synchronized (this) {
+          if (runner != null) {
+            runner.interrupt();
+          }
+        }
+      }
+      return cancelled;
     }
   }
 

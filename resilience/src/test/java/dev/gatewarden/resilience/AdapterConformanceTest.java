@@ -1823,6 +1823,28 @@ class AdapterConformanceTest {
   }
 
   @Test
+  void jdkAsyncSendCancelledWithInterruptEndsTheCall() throws Exception {
+    HttpClient c = ResilientHttpClient.wrap(HttpClient.newHttpClient(), patientUpstream());
+    java.util.concurrent.CompletableFuture<HttpResponse<String>> sent =
+        c.sendAsync(HttpRequest.newBuilder(uri()).build(), HttpResponse.BodyHandlers.ofString());
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (requests.get() < 1 && System.nanoTime() < until) {
+      Thread.onSpinWait();
+    }
+    long start = System.nanoTime();
+    assertThat(sent.cancel(true)).isTrue();
+    while (meters.find("gatewarden.client.requests").tag("outcome", "cancelled").timer() == null
+        && System.nanoTime() < until) {
+      Thread.onSpinWait(); // until the call on the wrapper's thread has ended
+    }
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .as("ended by the cancel, not by the 5 s timeout")
+        .isLessThan(Duration.ofSeconds(3));
+    assertThat(requestTimer("cancelled", "none").count()).isEqualTo(1);
+    assertThat(requests).as("not retried").hasValue(1);
+  }
+
+  @Test
   void apacheCallersCancelEndsTheCallAsApacheReportsIt() throws Exception {
     org.apache.hc.client5.http.classic.methods.HttpGet get =
         new org.apache.hc.client5.http.classic.methods.HttpGet(uri());
