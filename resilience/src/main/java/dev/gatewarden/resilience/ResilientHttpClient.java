@@ -40,10 +40,11 @@ import javax.net.ssl.SSLSession;
  * read whole and validated before the {@code BodyHandler} sees them (so a streaming handler such as
  * {@code ofInputStream()} still gets a complete body, never half of one). {@code sendAsync} runs
  * the call on this client's own daemon threads (never the wrapped client's executor, which the JDK
- * needs for the exchange itself), under the {@link Deadline} that was current where it was called.
- * On JDK 21 and later, {@code close()} and the shutdown methods reach the wrapped client. A
- * response's {@code uri()}, {@code version()} and {@code sslSession()} are the request's, HTTP/1.1
- * and none, whatever redirect or protocol the wrapped client used. Thread-safe.
+ * needs for the exchange itself), under the {@link Deadline} that was current where it was called;
+ * {@code cancel(true)} on its future interrupts the call. On JDK 21 and later, {@code close()} and
+ * the shutdown methods reach the wrapped client. A response's {@code uri()}, {@code version()} and
+ * {@code sslSession()} are the request's, HTTP/1.1 and none, whatever redirect or protocol the
+ * wrapped client used. Thread-safe.
  */
 public final class ResilientHttpClient extends HttpClient {
   private final HttpClient delegate;
