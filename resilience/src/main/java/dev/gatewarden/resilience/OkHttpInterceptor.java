@@ -236,10 +236,12 @@ public final class OkHttpInterceptor implements Interceptor {
   }
 
   /**
-   * How much earlier than OkHttp's own call timer ours may run out: OkHttp starts its timer before
-   * the interceptors run, ours when this one starts.
+   * How much later than OkHttp's own call timer ours may run out: OkHttp starts its timer before
+   * the interceptors run, ours when this one starts. An application interceptor before this one
+   * that takes longer makes OkHttp's call timeout look like the caller's cancel: add this one
+   * first.
    */
-  private static final long CALL_TIMEOUT_SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+  private static final long CALL_TIMEOUT_SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
 
   private static ClientResponse attempt(
       Chain timed, Request attempt, Request request, long deadline, Duration timeout)

@@ -105,15 +105,17 @@ public final class ResilientHttpClient extends HttpClient {
   }
 
   /**
-   * One {@code sendAsync} call, run on this client's threads: {@code cancel(true)} interrupts the
-   * call, as it cancels the JDK client's own exchange, and the engine ends it as a cancel.
+   * One {@code sendAsync} call, run on this client's threads: {@code cancel(true)}, on it or on a
+   * future derived from it (as with the JDK client's own), interrupts the call, and the engine ends
+   * it as a cancel. Dependent stages run after the call's deadline scope has closed.
    */
   private final class AsyncCall<T> extends CompletableFuture<HttpResponse<T>> implements Runnable {
     private final HttpRequest request;
     private final HttpResponse.BodyHandler<T> handler;
     private final Deadline deadline;
+    private final Object lock = new Object();
 
-    /** The thread running the call, while it runs; guarded by this. */
+    /** The thread running the call, while it runs; guarded by {@link #lock}. */
     private Thread runner;
 
     AsyncCall(HttpRequest request, HttpResponse.BodyHandler<T> handler, Deadline deadline) {
@@ -124,27 +126,37 @@ public final class ResilientHttpClient extends HttpClient {
 
     @Override
     public void run() {
-      synchronized (this) {
+      synchronized (lock) {
         if (isDone()) {
           return; // cancelled before it started
         }
         runner = Thread.currentThread();
       }
+      HttpResponse<T> response = null;
+      Throwable failure = null;
       Deadline.Scope scope = deadline == null ? null : deadline.makeCurrent();
       try {
-        complete(send(request, handler));
-      } catch (IOException | RuntimeException e) {
-        completeExceptionally(e);
-      } catch (InterruptedException e) {
-        completeExceptionally(e); // a cancel(true): the future is already cancelled
+        response = send(request, handler);
+      } catch (InterruptedException e) { // a cancel(true), or the pool shutting down
+        failure = isCancelled() ? e : new IOException("interrupted", e);
+      } catch (Throwable e) { // an Error too: the future must not wait forever
+        failure = e;
       } finally {
         if (scope != null) {
           scope.close();
         }
-        synchronized (this) {
+        synchronized (lock) {
           runner = null;
         }
         Thread.interrupted(); // a cancel's interrupt ends with the call, never reaches the next
+      }
+      if (failure == null) {
+        complete(response);
+      } else {
+        completeExceptionally(failure);
+        if (failure instanceof Error) {
+          throw (Error) failure;
+        }
       }
     }
 
@@ -152,13 +164,41 @@ public final class ResilientHttpClient extends HttpClient {
     public boolean cancel(boolean mayInterruptIfRunning) {
       boolean cancelled = super.cancel(mayInterruptIfRunning);
       if (cancelled && mayInterruptIfRunning) {
-        synchronized (this) {
+        synchronized (lock) {
           if (runner != null) {
             runner.interrupt();
           }
         }
       }
       return cancelled;
+    }
+
+    @Override
+    public <U> CompletableFuture<U> newIncompleteFuture() {
+      return new Dependent<>(this);
+    }
+  }
+
+  /** A stage derived from an {@link AsyncCall}: cancelling it cancels the call too. */
+  private static final class Dependent<U> extends CompletableFuture<U> {
+    private final CompletableFuture<?> source;
+
+    Dependent(CompletableFuture<?> source) {
+      this.source = source;
+    }
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+      boolean cancelled = super.cancel(mayInterruptIfRunning);
+      if (cancelled) {
+        source.cancel(mayInterruptIfRunning);
+      }
+      return cancelled;
+    }
+
+    @Override
+    public <V> CompletableFuture<V> newIncompleteFuture() {
+      return new Dependent<>(source);
     }
   }
 
