@@ -1753,26 +1753,11 @@ class AdapterConformanceTest {
             System::nanoTime,
             meters);
     org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager connections =
-        new org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager();
-    connections.setMaxTotal(1);
-    connections.setDefaultMaxPerRoute(1);
+        singleConnection();
     try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
         apacheBuilder(up).setConnectionManager(connections).build()) {
-      java.util.concurrent.Future<?> holder =
-          pool.submit(
-              () -> {
-                try {
-                  return c.execute(
-                      new org.apache.hc.client5.http.classic.methods.HttpGet(uri()),
-                      r -> r.getCode());
-                } catch (IOException expected) {
-                  return -1; // released by the end of the test: not the point here
-                }
-              });
+      java.util.concurrent.Future<?> holder = holdTheConnection(c);
       long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (requests.get() < 1 && System.nanoTime() < until) {
-        Thread.onSpinWait();
-      }
       org.apache.hc.client5.http.classic.methods.HttpGet waiting =
           new org.apache.hc.client5.http.classic.methods.HttpGet(uri());
       java.util.concurrent.Future<Throwable> second =
@@ -2008,6 +1993,40 @@ class AdapterConformanceTest {
     assertThat(e).hasMessageContaining("within PT0.12S"); // not the policy's 300 ms
   }
 
+  /** Apache's pool with a single connection. */
+  private static org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager
+      singleConnection() {
+    org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager connections =
+        new org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager();
+    connections.setMaxTotal(1);
+    connections.setDefaultMaxPerRoute(1);
+    return connections;
+  }
+
+  /**
+   * A call, on the suite's threads, that holds {@code c}'s only connection at the (slow) upstream;
+   * returns once the upstream has its request. Its own outcome is not the point.
+   */
+  private java.util.concurrent.Future<?> holdTheConnection(
+      org.apache.hc.client5.http.impl.classic.CloseableHttpClient c) {
+    java.util.concurrent.Future<?> holder =
+        pool.submit(
+            () -> {
+              try {
+                return c.execute(
+                    new org.apache.hc.client5.http.classic.methods.HttpGet(uri()),
+                    r -> r.getCode());
+              } catch (IOException expected) {
+                return -1;
+              }
+            });
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (requests.get() < 1 && System.nanoTime() < until) {
+      Thread.onSpinWait();
+    }
+    return holder;
+  }
+
   @Test
   void apacheWaitForAPooledConnectionIsBoundedByTheAttemptTimeout() throws Exception {
     script.add("SLOW"); // the first call holds the pool's only connection for 2 s
@@ -2022,26 +2041,11 @@ class AdapterConformanceTest {
             .meterRegistry(new SimpleMeterRegistry())
             .build();
     org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager connections =
-        new org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager();
-    connections.setMaxTotal(1);
-    connections.setDefaultMaxPerRoute(1);
+        singleConnection();
     try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
         apacheBuilder(up).setConnectionManager(connections).build()) {
-      java.util.concurrent.Future<?> holder =
-          pool.submit(
-              () -> {
-                try {
-                  return c.execute(
-                      new org.apache.hc.client5.http.classic.methods.HttpGet(uri()),
-                      r -> r.getCode());
-                } catch (IOException expected) {
-                  return -1; // timed out after its 2 s: not the point here
-                }
-              });
+      java.util.concurrent.Future<?> holder = holdTheConnection(c);
       long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (requests.get() < 1 && System.nanoTime() < until) {
-        Thread.onSpinWait(); // until the first call holds the connection at the upstream
-      }
       long start = System.nanoTime();
       Deadline.Scope scope = Deadline.after(Duration.ofMillis(300)).makeCurrent();
       try {
