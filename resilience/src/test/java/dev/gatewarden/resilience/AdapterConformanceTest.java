@@ -278,11 +278,7 @@ class AdapterConformanceTest {
     OKHTTP(false) {
       @Override
       TestClient client(Upstream up) {
-        okhttp3.OkHttpClient c =
-            new okhttp3.OkHttpClient.Builder()
-                .addInterceptor(new OkHttpInterceptor(up))
-                .retryOnConnectionFailure(false)
-                .build();
+        okhttp3.OkHttpClient c = okHttpBuilder(up).build();
         return new TestClient() {
           @Override
           public Result get(URI uri) throws Exception {
@@ -413,6 +409,21 @@ class AdapterConformanceTest {
 
   private TestClient client(Adapter adapter, UpstreamPolicy.Builder policy) {
     return adapter.client(upstream(policy, System::nanoTime, meters));
+  }
+
+  /** OkHttp's builder with the adapter, as the docs adopt it (OkHttp's own retry off). */
+  private static okhttp3.OkHttpClient.Builder okHttpBuilder(Upstream up) {
+    return new okhttp3.OkHttpClient.Builder()
+        .addInterceptor(new OkHttpInterceptor(up))
+        .retryOnConnectionFailure(false);
+  }
+
+  /** A policy that would wait 5 s per attempt and call, without stale copies. */
+  private static UpstreamPolicy.Builder patient() {
+    return policy()
+        .attemptTimeout(Duration.ofSeconds(5))
+        .totalTimeout(Duration.ofSeconds(5))
+        .stale(NO_STALE);
   }
 
   /** Stale copies off: for scenarios whose failure must reach the caller. */
@@ -845,15 +856,7 @@ class AdapterConformanceTest {
   @EnumSource(Adapter.class)
   void fullBulkheadRejectsAtOnceWithoutCalling(Adapter adapter) throws Exception {
     script.add("SLOW");
-    TestClient c =
-        client(
-            adapter,
-            policy()
-                .bulkhead(1)
-                .maxAttempts(1)
-                .attemptTimeout(Duration.ofSeconds(5))
-                .totalTimeout(Duration.ofSeconds(5))
-                .stale(NO_STALE));
+    TestClient c = client(adapter, patient().bulkhead(1).maxAttempts(1));
     java.util.concurrent.Future<?> held =
         pool.submit(
             () -> {
@@ -958,13 +961,7 @@ class AdapterConformanceTest {
     // What GatewardenFilter does for a route with an outbound deadline (see the filter's
     // OutboundDeadlineTest): the policy would allow 5 s, the deadline leaves 400 ms.
     script.add("SLOW");
-    TestClient c =
-        client(
-            adapter,
-            policy()
-                .attemptTimeout(Duration.ofSeconds(5))
-                .totalTimeout(Duration.ofSeconds(5))
-                .stale(NO_STALE));
+    TestClient c = client(adapter, patient());
     long start = System.nanoTime();
     Deadline.Scope scope = Deadline.after(Duration.ofMillis(400)).makeCurrent();
     try {
@@ -978,18 +975,7 @@ class AdapterConformanceTest {
   @Test
   void okHttpEnqueuedCallIsCappedByTheDeadlineItsRequestIsTaggedWith() throws Exception {
     script.add("SLOW");
-    okhttp3.OkHttpClient c =
-        new okhttp3.OkHttpClient.Builder()
-            .addInterceptor(
-                new OkHttpInterceptor(
-                    upstream(
-                        policy()
-                            .attemptTimeout(Duration.ofSeconds(5))
-                            .totalTimeout(Duration.ofSeconds(5))
-                            .stale(NO_STALE),
-                        System::nanoTime)))
-            .retryOnConnectionFailure(false)
-            .build();
+    okhttp3.OkHttpClient c = okHttpBuilder(upstream(patient(), System::nanoTime)).build();
     java.util.concurrent.CompletableFuture<IOException> failed =
         new java.util.concurrent.CompletableFuture<>();
     long start = System.nanoTime();
@@ -1027,18 +1013,7 @@ class AdapterConformanceTest {
 
   @Test
   void okHttpDeadlineTagAndTheCurrentDeadlineCapTheCallByTheEarlierOfThem() throws Exception {
-    okhttp3.OkHttpClient c =
-        new okhttp3.OkHttpClient.Builder()
-            .addInterceptor(
-                new OkHttpInterceptor(
-                    upstream(
-                        policy()
-                            .attemptTimeout(Duration.ofSeconds(5))
-                            .totalTimeout(Duration.ofSeconds(5))
-                            .stale(NO_STALE),
-                        System::nanoTime)))
-            .retryOnConnectionFailure(false)
-            .build();
+    okhttp3.OkHttpClient c = okHttpBuilder(upstream(patient(), System::nanoTime)).build();
     script.add("SLOW");
     Duration shortOne = Duration.ofMillis(400);
     Duration longOne = Duration.ofSeconds(10);
@@ -1372,11 +1347,7 @@ class AdapterConformanceTest {
           }
         };
     okhttp3.OkHttpClient client =
-        new okhttp3.OkHttpClient.Builder()
-            .addInterceptor(new OkHttpInterceptor(upstream(policy(), System::nanoTime)))
-            .cookieJar(jar)
-            .retryOnConnectionFailure(false)
-            .build();
+        okHttpBuilder(upstream(policy(), System::nanoTime)).cookieJar(jar).build();
     assertNotKeptAsAStaleCopy(
         uri -> {
           try (okhttp3.Response r =
@@ -1560,14 +1531,7 @@ class AdapterConformanceTest {
   @Test
   void apacheClientsOwnShorterResponseTimeoutStillApplies() throws Exception {
     script.add("SLOW");
-    Upstream up =
-        upstream(
-            policy()
-                .maxAttempts(1)
-                .attemptTimeout(Duration.ofSeconds(5))
-                .totalTimeout(Duration.ofSeconds(5))
-                .stale(NO_STALE),
-            System::nanoTime);
+    Upstream up = upstream(patient().maxAttempts(1), System::nanoTime);
     long start = System.nanoTime();
     try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
         apacheBuilder(up)
@@ -1591,13 +1555,7 @@ class AdapterConformanceTest {
   /** A slow upstream, a policy that would wait 5 s, and the meters of {@link #meters}. */
   private Upstream patientUpstream() {
     script.add("SLOW");
-    return upstream(
-        policy()
-            .attemptTimeout(Duration.ofSeconds(5))
-            .totalTimeout(Duration.ofSeconds(5))
-            .stale(NO_STALE),
-        System::nanoTime,
-        meters);
+    return upstream(patient(), System::nanoTime, meters);
   }
 
   /**
@@ -1694,15 +1652,7 @@ class AdapterConformanceTest {
       }
       requests.set(0);
       meters.clear();
-      TestClient c =
-          adapter.client(
-              upstream(
-                  policy()
-                      .attemptTimeout(Duration.ofSeconds(5))
-                      .totalTimeout(Duration.ofSeconds(5))
-                      .stale(NO_STALE),
-                  System::nanoTime,
-                  meters));
+      TestClient c = adapter.client(upstream(patient(), System::nanoTime, meters));
       assertCancelledByTheCaller(
           () -> c.get(uri()), Thread::interrupt, java.io.InterruptedIOException.class);
     }
@@ -1712,17 +1662,7 @@ class AdapterConformanceTest {
   void okHttpCallTimeoutIsATimeoutThatTheEngineDoesNotRetryPast() throws Exception {
     script.add("SLOW");
     okhttp3.OkHttpClient c =
-        new okhttp3.OkHttpClient.Builder()
-            .addInterceptor(
-                new OkHttpInterceptor(
-                    upstream(
-                        policy()
-                            .attemptTimeout(Duration.ofSeconds(5))
-                            .totalTimeout(Duration.ofSeconds(5))
-                            .stale(NO_STALE),
-                        System::nanoTime,
-                        meters)))
-            .retryOnConnectionFailure(false)
+        okHttpBuilder(upstream(patient(), System::nanoTime, meters))
             .callTimeout(Duration.ofMillis(400))
             .build();
     long start = System.nanoTime();
@@ -1743,15 +1683,7 @@ class AdapterConformanceTest {
   @Test
   void apacheCancelWhileWaitingForAPooledConnectionIsTheCallersCancel() throws Exception {
     script.add("SLOW"); // the first call holds the pool's only connection
-    Upstream up =
-        upstream(
-            policy()
-                .maxAttempts(1)
-                .attemptTimeout(Duration.ofSeconds(5))
-                .totalTimeout(Duration.ofSeconds(5))
-                .stale(NO_STALE),
-            System::nanoTime,
-            meters);
+    Upstream up = upstream(patient().maxAttempts(1), System::nanoTime, meters);
     org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager connections =
         singleConnection();
     try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
@@ -1846,11 +1778,7 @@ class AdapterConformanceTest {
 
   @Test
   void okHttpCallersCancelEndsTheCallAsOkHttpReportsIt() throws Exception {
-    okhttp3.OkHttpClient c =
-        new okhttp3.OkHttpClient.Builder()
-            .addInterceptor(new OkHttpInterceptor(patientUpstream()))
-            .retryOnConnectionFailure(false)
-            .build();
+    okhttp3.OkHttpClient c = okHttpBuilder(patientUpstream()).build();
     okhttp3.Call call = c.newCall(new okhttp3.Request.Builder().url(uri().toString()).build());
     assertCancelledByTheCaller(
         () -> {
@@ -2070,14 +1998,7 @@ class AdapterConformanceTest {
   void jdkAsyncSendKeepsTheCallersDeadline() throws Exception {
     script.add("SLOW");
     HttpClient c =
-        ResilientHttpClient.wrap(
-            HttpClient.newHttpClient(),
-            upstream(
-                policy()
-                    .attemptTimeout(Duration.ofSeconds(5))
-                    .totalTimeout(Duration.ofSeconds(5))
-                    .stale(NO_STALE),
-                System::nanoTime));
+        ResilientHttpClient.wrap(HttpClient.newHttpClient(), upstream(patient(), System::nanoTime));
     long start = System.nanoTime();
     java.util.concurrent.CompletableFuture<HttpResponse<String>> sent;
     Deadline.Scope scope = Deadline.after(Duration.ofMillis(400)).makeCurrent();
