@@ -82,8 +82,9 @@ public enum FailureCause {
   /**
    * Classifies an exception by walking its cause chain (and suppressed exceptions are ignored). The
    * most specific evidence wins: a database error anywhere in the chain is {@link #DATABASE}, even
-   * when it surfaced as a timeout; then timeouts, DNS, TLS and connection errors; otherwise {@link
-   * #APPLICATION}.
+   * when it surfaced as a timeout; then a DNS or TLS failure anywhere in the chain (why a
+   * connection failed, often wrapped in a connection error); then the first timeout or connection
+   * error along the chain; otherwise {@link #APPLICATION}.
    *
    * @param failure the exception; {@code null} gives {@link #APPLICATION}
    * @return the cause, never {@code null}

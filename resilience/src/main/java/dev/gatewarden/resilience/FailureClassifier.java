@@ -24,18 +24,31 @@ final class FailureClassifier {
       if (cause == FailureCause.DATABASE) {
         return cause;
       }
-      if (best == null && cause != null) {
+      if (cause != null && (best == null || namesWhyAConnectionFailed(cause, best))) {
         best = cause;
       }
     }
     return best != null ? best : FailureCause.APPLICATION;
   }
 
+  /**
+   * Whether {@code cause}, found deeper in the chain, says more than {@code best}: a DNS or TLS
+   * failure is why a connection failed, and clients report it wrapped in a connection or timeout
+   * error (the JDK client: a {@code ConnectException} caused by {@code
+   * UnresolvedAddressException}).
+   */
+  private static boolean namesWhyAConnectionFailed(FailureCause cause, FailureCause best) {
+    return (cause == FailureCause.DNS || cause == FailureCause.TLS)
+        && best != FailureCause.DNS
+        && best != FailureCause.TLS;
+  }
+
   private static FailureCause classifyOne(Throwable t) {
     if (isDatabase(t)) {
       return FailureCause.DATABASE;
     }
-    if (t instanceof java.net.UnknownHostException) {
+    if (t instanceof java.net.UnknownHostException
+        || t instanceof java.nio.channels.UnresolvedAddressException) {
       return FailureCause.DNS;
     }
     if (t instanceof javax.net.ssl.SSLException) {

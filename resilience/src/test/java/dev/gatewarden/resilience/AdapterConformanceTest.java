@@ -957,6 +957,60 @@ class AdapterConformanceTest {
 
   @ParameterizedTest
   @EnumSource(Adapter.class)
+  void unresolvableHostIsADnsFailureRetriedLikeAConnectFailure(Adapter adapter) {
+    // ".invalid" never resolves (RFC 6761). Attempts long enough for a slow resolver to answer,
+    // so that its answer, not the attempt timeout, is what the test sees.
+    TestClient c =
+        client(
+            adapter,
+            patient()
+                .attemptTimeout(Duration.ofSeconds(20))
+                .totalTimeout(Duration.ofSeconds(50))
+                .maxAttempts(2));
+    URI nowhere =
+        URI.create("http://gatewarden-conformance.invalid:" + listener.getLocalPort() + "/item");
+    assertThat(assertFails(() -> c.get(nowhere), FailureCause.DNS).attempts()).isEqualTo(2);
+    assertThat(connections).hasValue(0);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void plainHttpWhereTlsWasExpectedIsATlsFailureNotRetried(Adapter adapter) throws Exception {
+    // A plain HTTP server answers a TLS hello with a 400, as Jetty or Tomcat would: an https://
+    // address that points at a plain port, a common misconfiguration.
+    AtomicInteger accepted = new AtomicInteger();
+    try (ServerSocket plain = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      pool.execute(() -> answerTlsHellosWithA400(plain, accepted));
+      TestClient c = client(adapter, patient());
+      URI https = URI.create("https://127.0.0.1:" + plain.getLocalPort() + "/item");
+      assertThat(assertFails(() -> c.get(https), FailureCause.TLS).attempts())
+          .as("a handshake that failed would fail again")
+          .isEqualTo(1);
+    }
+    assertThat(accepted).hasValue(1);
+  }
+
+  /** Reads what a client sends first, answers it with a 400 and closes after the client does. */
+  private static void answerTlsHellosWithA400(ServerSocket plain, AtomicInteger accepted) {
+    while (!plain.isClosed()) {
+      try (Socket s = plain.accept()) {
+        accepted.incrementAndGet();
+        s.setSoTimeout(5000);
+        s.getInputStream().read(new byte[16384]); // the hello: closing with it unread would reset
+        s.getOutputStream()
+            .write(
+                "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .getBytes(StandardCharsets.ISO_8859_1));
+        s.shutdownOutput();
+        s.getInputStream().transferTo(OutputStream.nullOutputStream()); // until the client closes
+      } catch (IOException e) {
+        // closed by the test, or the client went away
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
   void currentDeadlineCapsTheCall(Adapter adapter) throws Exception {
     // What GatewardenFilter does for a route with an outbound deadline (see the filter's
     // OutboundDeadlineTest): the policy would allow 5 s, the deadline leaves 400 ms.

@@ -178,6 +178,38 @@ class UpstreamEngineTest {
   }
 
   @Test
+  void dnsAndTlsNameTheConnectionFailureThatCarriesThem() {
+    // the JDK client's report of an unresolvable host
+    java.net.ConnectException jdk = new java.net.ConnectException();
+    jdk.initCause(new java.nio.channels.UnresolvedAddressException());
+    assertThat(Upstream.classify(jdk)).isEqualTo(FailureCause.DNS);
+    assertThat(
+            FailureCause.classify(
+                new IOException(
+                    "connect failed",
+                    new java.net.ConnectException("resolving")
+                        .initCause(new java.net.UnknownHostException("x.invalid")))))
+        .isEqualTo(FailureCause.DNS);
+    assertThat(
+            FailureCause.classify(
+                new java.net.SocketTimeoutException("handshake")
+                    .initCause(new javax.net.ssl.SSLHandshakeException("bad certificate"))))
+        .isEqualTo(FailureCause.TLS);
+    // the first of two named causes still wins otherwise, and a database error wins over all
+    assertThat(
+            FailureCause.classify(
+                new java.net.SocketTimeoutException("read")
+                    .initCause(new java.net.ConnectException("refused"))))
+        .isEqualTo(FailureCause.TIMEOUT);
+    assertThat(
+            FailureCause.classify(
+                new java.sql.SQLException("pool", new java.net.UnknownHostException("db"))))
+        .isEqualTo(FailureCause.DATABASE);
+    assertThat(Upstream.classify(new java.net.ConnectException("refused")))
+        .isEqualTo(FailureCause.CONNECT);
+  }
+
+  @Test
   void unclassifiedIoFailuresAreNamedByWhereTheyCameFrom() {
     // A reply that is not valid HTTP, from any client.
     assertThat(Upstream.classify(new java.net.ProtocolException("Invalid status line")))
