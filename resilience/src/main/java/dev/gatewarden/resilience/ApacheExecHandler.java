@@ -261,7 +261,13 @@ public final class ApacheExecHandler implements ExecChainHandler {
           if (watchdog.disarm()) {
             throw TransportException.timedOut("response not received", timeout, e);
           }
-          throw cancelledOr(e);
+          IOException failure = cancelledOr(e);
+          if (failure instanceof org.apache.hc.core5.http.NoHttpResponseException
+              && receivedNoResponseHead(scope)) {
+            throw new TransportException(
+                FailureCause.INVALID_RESPONSE, "the upstream sent no HTTP response", failure);
+          }
+          throw failure;
         } catch (RuntimeException e) {
           // closing the connection between its lease and the request's first byte makes Apache
           // throw IllegalStateException ("endpoint not acquired"): that, too, is the timeout
@@ -303,6 +309,21 @@ public final class ApacheExecHandler implements ExecChainHandler {
         watchdog.disarm();
       }
     }
+  }
+
+  /**
+   * Whether the attempt's connection, new for this request, received bytes but no response head
+   * before it closed. Apache's lenient parser skips lines that are not a status line, so to Apache
+   * garbage then close is "no response", as an empty reply is; the connection's counters tell the
+   * two apart. On a reused connection "no response" is the usual keep-alive race: a connection
+   * failure.
+   */
+  private static boolean receivedNoResponseHead(ExecChain.Scope scope) {
+    org.apache.hc.core5.http.EndpointDetails connection = scope.clientContext.getEndpointDetails();
+    return connection != null
+        && connection.getRequestCount() == 1
+        && connection.getResponseCount() == 0
+        && connection.getReceivedBytesCount() > 0;
   }
 
   /**
