@@ -243,10 +243,36 @@ public final class OkHttpInterceptor implements Interceptor {
    */
   private static final long CALL_TIMEOUT_SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
 
+  /** Whether OkHttp's own follow-up step threw {@code e} while it read a Retry-After header. */
+  private static boolean isOkHttpReadingRetryAfter(NumberFormatException e) {
+    for (StackTraceElement frame : e.getStackTrace()) {
+      if (frame.getClassName().startsWith("okhttp3.internal.http.RetryAndFollowUpInterceptor")
+          && frame.getMethodName().equals("retryAfter")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static ClientResponse attempt(
       Chain timed, Request attempt, Request request, long deadline, Duration timeout)
       throws IOException {
-    try (Response response = timed.proceed(attempt)) {
+    Response received;
+    try {
+      received = timed.proceed(attempt);
+    } catch (NumberFormatException e) {
+      if (!isOkHttpReadingRetryAfter(e)) {
+        throw e;
+      }
+      // OkHttp's follow-up step (below every application interceptor) reads a 503's all-digit
+      // Retry-After with Integer.valueOf and throws on one too long for an int: a reply the
+      // client cannot read, which the engine retries after its backoff, as it would the 503
+      throw new TransportException(
+          FailureCause.INVALID_RESPONSE,
+          "OkHttp could not read the upstream's Retry-After (" + e.getMessage() + ")",
+          e);
+    }
+    try (Response response = received) {
       byte[] bytes;
       try {
         ResponseBody rb = response.body();

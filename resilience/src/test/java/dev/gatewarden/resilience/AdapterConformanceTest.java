@@ -802,12 +802,43 @@ class AdapterConformanceTest {
   void malformedRetryAfterFallsBackToBackoff(Adapter adapter) throws Exception {
     script.add(reply(503, "busy", "Retry-After: tomorrow-ish"));
     script.add(reply(503, "busy", "Retry-After: -5"));
+    script.add(reply(503, "busy", "Retry-After: 99999999999999999999")); // more than a long holds
     script.add(reply(200, "ok"));
-    assertThat(client(adapter, policy()).get(uri()).body()).isEqualTo("ok");
-    assertThat(requests).hasValue(3);
-    assertThat(Duration.ofNanos(arrivals.get(2) - arrivals.get(0)))
-        .as("the 1-5 ms backoff twice: an unusable Retry-After never makes the engine sleep")
+    assertThat(client(adapter, policy().maxAttempts(4)).get(uri()).body()).isEqualTo("ok");
+    assertThat(requests).hasValue(4);
+    assertThat(Duration.ofNanos(arrivals.get(3) - arrivals.get(0)))
+        .as("the 1-5 ms backoff three times: an unusable Retry-After never makes the engine sleep")
         .isLessThan(Duration.ofSeconds(3));
+  }
+
+  @Test
+  void okHttpResendsA503WithRetryAfterZeroByItself() throws Exception {
+    // what clients.md says of OkHttp's own follow-up step: below the engine, outside its budget
+    script.add(reply(503, "busy", "Retry-After: 0"));
+    script.add(reply(200, "ok"));
+    assertThat(client(Adapter.OKHTTP, policy()).get(uri()).body()).isEqualTo("ok");
+    assertThat(requests).hasValue(2);
+    assertThat(engineRetries()).as("OkHttp's own re-send").isZero();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
+  void retryAfterBeyondTheTimeLeftIsNotWaitedFor(Adapter adapter) throws Exception {
+    // 4 s is under the 10 s cap, but the call has 1 s in all: the 503 is the answer, at once
+    script.add(reply(503, "busy", "Retry-After: 4"));
+    TestClient c =
+        client(
+            adapter,
+            policy()
+                .totalTimeout(Duration.ofSeconds(1))
+                .retryAfterCap(Duration.ofSeconds(10))
+                .stale(NO_STALE));
+    long start = System.nanoTime();
+    assertThat(c.get(uri()).status()).isEqualTo(503);
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .as("answered within the call's time, not after the 4 s asked for")
+        .isLessThan(Duration.ofSeconds(3));
+    assertThat(requests).hasValue(1);
   }
 
   @ParameterizedTest
