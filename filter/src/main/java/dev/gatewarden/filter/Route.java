@@ -95,8 +95,8 @@ public final class Route {
    * The time the app has, from the request's arrival, for calls it makes through Gatewarden's HTTP
    * clients: the filter makes a {@code Deadline} of this length current on the request thread, so
    * every outbound total timeout is capped by it and calls fail fast once it has passed; {@code
-   * null} (the default) sets none. Answering with a 504 before the proxy's own deadline is the
-   * inbound deadline's job, a separate setting.
+   * null} (the default) sets none. It bounds outbound calls only: it does not answer a 504 by
+   * itself when the handler is slow for other reasons.
    */
   public java.time.Duration outboundDeadline() {
     return outboundDeadline;

@@ -5,11 +5,13 @@ import java.util.function.LongSupplier;
 
 /**
  * Bounds retries to a share of recent requests, as Finagle's and Envoy's retry budgets do, so that
- * a total outage multiplies upstream load by at most about {@code 1 + ratio} instead of {@code
- * maxAttempts}. Requests and retries are counted in ten one-second buckets; a retry is allowed
- * while {@code retries + 1 <= ratio × requests + minPerSecond × 10} over the window. Resilience4j
- * has no such budget, hence this class. Thread-safe; lock-free and approximate under races (a few
- * retries may pass the bound while many threads race at its edge).
+ * a total outage multiplies upstream load by about {@code 1 + ratio} instead of {@code
+ * maxAttempts}, plus what the reserve of {@code minPerSecond} allows (at {@code r} calls a second,
+ * {@code 1 + min(maxAttempts - 1, ratio + minPerSecond / r)}). Requests and retries are counted in
+ * ten one-second buckets; a retry is allowed while {@code retries + 1 <= ratio × requests +
+ * minPerSecond × 10} over the window. Resilience4j has no such budget, hence this class.
+ * Thread-safe; lock-free and approximate under races (a few retries may pass the bound while many
+ * threads race at its edge).
  */
 final class RetryBudget {
   private static final int BUCKETS = 10;

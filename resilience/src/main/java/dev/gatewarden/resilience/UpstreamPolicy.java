@@ -244,8 +244,10 @@ public final class UpstreamPolicy {
 
     /**
      * Bounds retries to {@code ratio} of requests over the last 10 seconds, plus {@code
-     * minPerSecond} (defaults 0.2 and 5), so a total outage multiplies upstream load by at most
-     * about 1 + ratio.
+     * minPerSecond} (defaults 0.2 and 5), so a total outage at {@code r} calls a second multiplies
+     * the engine's attempts by about {@code 1 + min(maxAttempts - 1, ratio + minPerSecond / r)}:
+     * near {@code 1 + ratio} for busy upstreams; {@code minPerSecond} 0 makes it {@code 1 + ratio}
+     * at any rate.
      */
     public Builder retryBudget(double ratio, int minPerSecond) {
       if (!(ratio >= 0 && ratio <= 1)) {

@@ -887,6 +887,29 @@ class AdapterConformanceTest {
 
   @ParameterizedTest
   @EnumSource(Adapter.class)
+  void outageOfResetsStaysWithinTheRetryBudgetForTheEngine(Adapter adapter) throws Exception {
+    script.add("RESET"); // every connection reset before any reply
+    TestClient c =
+        client(
+            adapter,
+            policy()
+                .retryBudget(0.2, 0)
+                .circuitBreaker(100, 1000, 1000, Duration.ofSeconds(30))
+                .stale(NO_STALE));
+    int callers = 100;
+    for (int i = 0; i < callers; i++) {
+      assertFails(() -> c.get(uri()), FailureCause.CONNECT);
+    }
+    int engineAttempts = callers + (int) engineRetries();
+    assertThat(engineAttempts).isBetween(callers + 15, (int) (callers * 1.2) + 1);
+    // what reaches the upstream: each engine attempt, and the JDK client's own re-send of a GET
+    // whose connection ended before any reply (clients.md: retries the client makes by itself)
+    assertThat(requests.get())
+        .isBetween(engineAttempts, engineAttempts * (adapter.resendsAGetOnAnEarlyClose ? 2 : 1));
+  }
+
+  @ParameterizedTest
+  @EnumSource(Adapter.class)
   void fullBulkheadRejectsAtOnceWithoutCalling(Adapter adapter) throws Exception {
     script.add("SLOW");
     TestClient c = client(adapter, patient().bulkhead(1).maxAttempts(1));
