@@ -764,6 +764,12 @@ class AdapterConformanceTest {
   @EnumSource(Adapter.class)
   void emptyReplyIsRetried(Adapter adapter) throws Exception {
     assertEarlyFailuresAreRetriedByTheEngine(adapter, "CLOSE");
+    synchronized (script) {
+      script.clear();
+      script.add("CLOSE");
+    }
+    TestClient once = client(adapter, policy().maxAttempts(1).stale(NO_STALE));
+    assertFails(() -> once.get(uri()), FailureCause.CONNECT); // closed before any reply
   }
 
   @ParameterizedTest
