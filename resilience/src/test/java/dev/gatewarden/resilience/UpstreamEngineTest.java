@@ -334,9 +334,13 @@ class UpstreamEngineTest {
       sent.set(0);
       script.add(status(503, "Retry-After", bad));
       script.add(status(200));
+      long start = System.nanoTime();
       ClientResponse r =
           upstream(UpstreamPolicy.builder("inv")).execute(ClientRequest.get(ITEM), transport);
-      assertThat(r.status()).as(bad).isEqualTo(200);
+      assertThat(r.status()).as(bad).isEqualTo(200); // retried: a value beyond the cap ends it
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .as("%s: the backoff (at most 1 s), never a sleep on the value", bad)
+          .isLessThan(Duration.ofSeconds(3));
     }
   }
 
