@@ -262,6 +262,11 @@ public final class ApacheExecHandler implements ExecChainHandler {
             throw TransportException.timedOut("response not received", timeout, e);
           }
           IOException failure = cancelledOr(e);
+          if (failure instanceof org.apache.hc.core5.http.MessageConstraintException) {
+            // more garbage lines than its lenient parser skips, or a head beyond its limits
+            throw new TransportException(
+                FailureCause.INVALID_RESPONSE, "response head refused", failure);
+          }
           if (failure instanceof org.apache.hc.core5.http.NoHttpResponseException
               && receivedNoResponseHead(scope)) {
             throw new TransportException(

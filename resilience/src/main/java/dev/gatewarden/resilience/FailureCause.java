@@ -82,9 +82,10 @@ public enum FailureCause {
   /**
    * Classifies an exception by walking its cause chain (and suppressed exceptions are ignored). The
    * most specific evidence wins: a database error anywhere in the chain is {@link #DATABASE}, even
-   * when it surfaced as a timeout; then a DNS or TLS failure anywhere in the chain (why a
-   * connection failed, often wrapped in a connection error); then the first timeout or connection
-   * error along the chain; otherwise {@link #APPLICATION}.
+   * when it surfaced as a timeout; a Gatewarden client's {@link UpstreamException} keeps the cause
+   * it was given; then the first timeout or connection error along the chain, where a DNS or TLS
+   * failure inside a connection error names it (why the connection failed); otherwise {@link
+   * #APPLICATION}.
    *
    * @param failure the exception; {@code null} gives {@link #APPLICATION}
    * @return the cause, never {@code null}

@@ -20,6 +20,12 @@ final class FailureClassifier {
     for (Throwable t = failure;
         t != null && depth < MAX_DEPTH && seen.put(t, Boolean.TRUE) == null;
         t = t.getCause(), depth++) {
+      if (t instanceof UpstreamException) { // a Gatewarden client's failure, classified already
+        return ((UpstreamException) t).failureCause();
+      }
+      if (t instanceof TransportException) {
+        return ((TransportException) t).failureCause();
+      }
       FailureCause cause = classifyOne(t);
       if (cause == FailureCause.DATABASE) {
         return cause;
@@ -33,14 +39,12 @@ final class FailureClassifier {
 
   /**
    * Whether {@code cause}, found deeper in the chain, says more than {@code best}: a DNS or TLS
-   * failure is why a connection failed, and clients report it wrapped in a connection or timeout
-   * error (the JDK client: a {@code ConnectException} caused by {@code
-   * UnresolvedAddressException}).
+   * failure is why a connection failed, and clients report it wrapped in a connection error (the
+   * JDK client: a {@code ConnectException} caused by {@code UnresolvedAddressException}). A timeout
+   * stays a timeout, whatever it cut short.
    */
   private static boolean namesWhyAConnectionFailed(FailureCause cause, FailureCause best) {
-    return (cause == FailureCause.DNS || cause == FailureCause.TLS)
-        && best != FailureCause.DNS
-        && best != FailureCause.TLS;
+    return (cause == FailureCause.DNS || cause == FailureCause.TLS) && best == FailureCause.CONNECT;
   }
 
   private static FailureCause classifyOne(Throwable t) {

@@ -264,9 +264,10 @@ public final class OkHttpInterceptor implements Interceptor {
       if (!isOkHttpReadingRetryAfter(e)) {
         throw e;
       }
-      // OkHttp's follow-up step (below every application interceptor) reads a 503's all-digit
-      // Retry-After with Integer.valueOf and throws on one too long for an int: a reply the
-      // client cannot read, which the engine retries after its backoff, as it would the 503
+      // OkHttp's follow-up step (4.12 and 5.x, below every application interceptor) reads a 503's
+      // (and, with retryOnConnectionFailure on, a 408's) all-digit Retry-After with
+      // Integer.valueOf and throws on one too long for an int: a reply the client cannot read,
+      // which the engine retries after its backoff
       throw new TransportException(
           FailureCause.INVALID_RESPONSE,
           "OkHttp could not read the upstream's Retry-After (" + e.getMessage() + ")",

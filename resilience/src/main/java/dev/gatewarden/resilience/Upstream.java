@@ -342,7 +342,8 @@ public final class Upstream {
           throw Cancelled.byInterrupt(e);
         }
         AttemptFailure f = new AttemptFailure(classify(e), describe(e), e);
-        f.connectionRefused = e instanceof ConnectException;
+        // nothing was sent: the connection was refused, or the host did not resolve
+        f.connectionRefused = e instanceof ConnectException || f.cause == FailureCause.DNS;
         recorded = true;
         breaker.onError(nanoTime.getAsLong() - t0, TimeUnit.NANOSECONDS, f);
         throw f;

@@ -192,9 +192,34 @@ class UpstreamEngineTest {
         .isEqualTo(FailureCause.DNS);
     assertThat(
             FailureCause.classify(
-                new java.net.SocketTimeoutException("handshake")
+                new java.net.ConnectException("handshake")
                     .initCause(new javax.net.ssl.SSLHandshakeException("bad certificate"))))
         .isEqualTo(FailureCause.TLS);
+    // a timeout stays one, whatever it cut short (a handshake, say)
+    assertThat(
+            FailureCause.classify(
+                new java.net.SocketTimeoutException("request timed out")
+                    .initCause(new javax.net.ssl.SSLException("closed during the handshake"))))
+        .isEqualTo(FailureCause.TIMEOUT);
+    // a Gatewarden client's failure that the app let escape keeps the cause it was given
+    assertThat(
+            FailureCause.classify(
+                new RuntimeException(
+                    "page failed",
+                    new UpstreamException(
+                        "inventory",
+                        FailureCause.INVALID_RESPONSE,
+                        2,
+                        "garbage",
+                        new org.apache.hc.core5.http.NoHttpResponseException("no response")))))
+        .isEqualTo(FailureCause.INVALID_RESPONSE);
+    assertThat(
+            FailureCause.classify(
+                TransportException.timedOut(
+                    "response not received",
+                    Duration.ofSeconds(1),
+                    new java.net.UnknownHostException("slow resolver"))))
+        .isEqualTo(FailureCause.TIMEOUT);
     // the first of two named causes still wins otherwise, and a database error wins over all
     assertThat(
             FailureCause.classify(
