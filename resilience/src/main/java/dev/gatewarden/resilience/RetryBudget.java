@@ -5,7 +5,7 @@ import java.util.function.LongSupplier;
 
 /**
  * Bounds retries to a share of recent requests, as Finagle's and Envoy's retry budgets do, so that
- * a total outage multiplies upstream load by about {@code 1 + ratio} instead of {@code
+ * a total outage multiplies the engine's attempts by about {@code 1 + ratio} instead of {@code
  * maxAttempts}, plus what the reserve of {@code minPerSecond} allows (at {@code r} calls a second,
  * {@code 1 + min(maxAttempts - 1, ratio + minPerSecond / r)}). Requests and retries are counted in
  * ten one-second buckets; a retry is allowed while {@code retries + 1 <= ratio × requests +
