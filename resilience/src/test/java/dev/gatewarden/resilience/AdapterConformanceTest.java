@@ -476,6 +476,14 @@ class AdapterConformanceTest {
     return e;
   }
 
+  /** From now on the upstream answers every request with {@code reply}. */
+  private void rescript(String reply) {
+    synchronized (script) {
+      script.clear();
+      script.add(reply);
+    }
+  }
+
   private URI uri() {
     return uri("/item");
   }
@@ -593,10 +601,7 @@ class AdapterConformanceTest {
     script.add("GARBAGE");
     TestClient c = client(adapter, policy().maxAttempts(1));
     assertFails(() -> c.get(uri()), FailureCause.INVALID_RESPONSE);
-    synchronized (script) {
-      script.clear();
-      script.add("GARBAGE_LINES"); // Apache's lenient parser gives up on these
-    }
+    rescript("GARBAGE_LINES"); // Apache's lenient parser gives up on these
     assertFails(() -> c.get(uri()), FailureCause.INVALID_RESPONSE);
   }
 
@@ -665,10 +670,7 @@ class AdapterConformanceTest {
     script.add(reply(200, "ok"));
     TestClient c = client(adapter, policy().maxAttempts(2).bulkhead(7).stale(NO_STALE));
     assertThat(c.get(uri()).body()).isEqualTo("ok");
-    synchronized (script) {
-      script.clear();
-      script.add("RESET");
-    }
+    rescript("RESET");
     UpstreamException failed = assertFails(() -> c.get(uri()), FailureCause.CONNECT);
     assertThat(failed.attempts()).isEqualTo(2);
 
@@ -753,10 +755,7 @@ class AdapterConformanceTest {
     script.add(reply(200, "catalogue", "Content-Type: text/plain"));
     TestClient c = client(adapter, policy());
     c.get(uri());
-    synchronized (script) {
-      script.clear();
-      script.add("RESET");
-    }
+    rescript("RESET");
     Result r = c.get(uri());
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.body()).isEqualTo("catalogue");
@@ -772,10 +771,7 @@ class AdapterConformanceTest {
     assertThat(client(adapter, policy()).get(uri()).body()).isEqualTo("whole");
     assertThat(requests).hasValue(2);
     assertThat(engineRetries()).as("retried by the engine, not by the client").isEqualTo(1);
-    synchronized (script) {
-      script.clear();
-      script.add("RESET_AFTER_HEADERS");
-    }
+    rescript("RESET_AFTER_HEADERS");
     TestClient once = client(adapter, policy().maxAttempts(1).stale(NO_STALE));
     assertFails(() -> once.get(uri()), FailureCause.INVALID_RESPONSE);
   }
@@ -784,10 +780,7 @@ class AdapterConformanceTest {
   @EnumSource(Adapter.class)
   void emptyReplyIsRetried(Adapter adapter) throws Exception {
     assertEarlyFailuresAreRetriedByTheEngine(adapter, "CLOSE");
-    synchronized (script) {
-      script.clear();
-      script.add("CLOSE");
-    }
+    rescript("CLOSE");
     TestClient once = client(adapter, policy().maxAttempts(1).stale(NO_STALE));
     assertFails(() -> once.get(uri()), FailureCause.CONNECT); // closed before any reply
   }
@@ -851,19 +844,35 @@ class AdapterConformanceTest {
   @EnumSource(Adapter.class)
   void retryAfterBeyondTheTimeLeftIsNotWaitedFor(Adapter adapter) throws Exception {
     // 4 s is under the 10 s cap, but the call has 1 s in all: the 503 is the answer, at once
-    script.add(reply(503, "busy", "Retry-After: 4"));
+    assertAnsweredWithoutWaiting(
+        adapter,
+        "4",
+        Duration.ofSeconds(1),
+        Duration.ofSeconds(10),
+        Duration.ofSeconds(3),
+        "answered within the call's time, not after the 4 s asked for");
+  }
+
+  /**
+   * A 503 whose {@code Retry-After} asks for a wait the policy will not take: that 503 is the
+   * answer, within {@code within}, and nothing is sent again.
+   */
+  private void assertAnsweredWithoutWaiting(
+      Adapter adapter,
+      String retryAfter,
+      Duration totalTimeout,
+      Duration retryAfterCap,
+      Duration within,
+      String why)
+      throws Exception {
+    script.add(reply(503, "busy", "Retry-After: " + retryAfter));
     TestClient c =
         client(
             adapter,
-            policy()
-                .totalTimeout(Duration.ofSeconds(1))
-                .retryAfterCap(Duration.ofSeconds(10))
-                .stale(NO_STALE));
+            policy().totalTimeout(totalTimeout).retryAfterCap(retryAfterCap).stale(NO_STALE));
     long start = System.nanoTime();
     assertThat(c.get(uri()).status()).isEqualTo(503);
-    assertThat(Duration.ofNanos(System.nanoTime() - start))
-        .as("answered within the call's time, not after the 4 s asked for")
-        .isLessThan(Duration.ofSeconds(3));
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).as(why).isLessThan(within);
     assertThat(requests).hasValue(1);
   }
 
@@ -871,24 +880,14 @@ class AdapterConformanceTest {
   @EnumSource(Adapter.class)
   void retryAfterBeyondTheCapIsNotWaitedFor(Adapter adapter) throws Exception {
     // 8 s would fit in the 30 s the call may take, but not under the 1 s cap
-    script.add(reply(503, "busy", "Retry-After: 8"));
-    TestClient c =
-        client(
-            adapter,
-            policy()
-                .totalTimeout(Duration.ofSeconds(30))
-                .retryAfterCap(Duration.ofSeconds(1))
-                .stale(NO_STALE));
-    long start = System.nanoTime();
-    assertThat(c.get(uri()).status()).isEqualTo(503);
-    assertThat(Duration.ofNanos(System.nanoTime() - start))
-        .as("answered at once, without sleeping")
-        .isLessThan(Duration.ofSeconds(5));
-    assertThat(requests).hasValue(1);
-    synchronized (script) {
-      script.clear();
-      script.add(reply(503, "busy", "Retry-After: 86400")); // and a day, with the default cap
-    }
+    assertAnsweredWithoutWaiting(
+        adapter,
+        "8",
+        Duration.ofSeconds(30),
+        Duration.ofSeconds(1),
+        Duration.ofSeconds(5),
+        "answered at once, without sleeping");
+    rescript(reply(503, "busy", "Retry-After: 86400")); // and a day, with the default cap
     assertThat(client(adapter, policy()).get(uri()).status()).isEqualTo(503);
     assertThat(requests).hasValue(2);
   }
@@ -1009,10 +1008,7 @@ class AdapterConformanceTest {
     assertFails(() -> c.get(uri()), FailureCause.CIRCUIT_OPEN);
     assertThat(requests).hasValue(10);
 
-    synchronized (script) {
-      script.clear();
-      script.add(reply(200, "back"));
-    }
+    rescript(reply(200, "back"));
     skew.addAndGet(Duration.ofSeconds(31).toNanos()); // the open period has passed
     assertThat(c.get(uri()).body()).isEqualTo("back");
     assertThat(up.breakerState()).isEqualTo("HALF_OPEN");
@@ -1249,19 +1245,13 @@ class AdapterConformanceTest {
   private void keepFreshCopyThenAnswer(
       org.apache.hc.client5.http.impl.classic.CloseableHttpClient c, String reply)
       throws IOException {
-    synchronized (script) {
-      script.clear();
-      script.add(reply(200, "fresh", "Cache-Control: max-age=0, stale-if-error=600"));
-    }
+    rescript(reply(200, "fresh", "Cache-Control: max-age=0, stale-if-error=600"));
     String first =
         c.execute(
             new org.apache.hc.client5.http.classic.methods.HttpGet(uri()),
             r -> org.apache.hc.core5.http.io.entity.EntityUtils.toString(r.getEntity()));
     assertThat(first).isEqualTo("fresh");
-    synchronized (script) {
-      script.clear();
-      script.add(reply);
-    }
+    rescript(reply);
   }
 
   @Test
@@ -1333,10 +1323,7 @@ class AdapterConformanceTest {
         {"GET", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "200 - entity=true"}
       };
       for (String[] kase : cases) {
-        synchronized (script) {
-          script.clear();
-          script.add(kase[1]);
-        }
+        rescript(kase[1]);
         String asPlain =
             plain.execute(
                 new org.apache.hc.core5.http.message.BasicClassicHttpRequest(kase[0], uri()), seen);
@@ -1397,10 +1384,7 @@ class AdapterConformanceTest {
                       AdapterConformanceTest::apacheResult)
                   .body())
           .isEqualTo("catalogue");
-      synchronized (script) {
-        script.clear();
-        script.add("RESET");
-      }
+      rescript("RESET");
       assertThatThrownBy( // another query: no copy
               () ->
                   c.execute(
@@ -1472,10 +1456,7 @@ class AdapterConformanceTest {
   /** A first call is answered and may be kept; then the upstream resets every connection. */
   private void assertNotKeptAsAStaleCopy(Get c) throws Exception {
     assertThat(c.get(uri()).body()).isEqualTo("mine");
-    synchronized (script) {
-      script.clear();
-      script.add("RESET");
-    }
+    rescript("RESET");
     assertThatThrownBy(() -> c.get(uri()))
         .as("a response to the client's own cookies is one user's: never served to another")
         .isInstanceOf(UpstreamException.class);
@@ -1799,10 +1780,7 @@ class AdapterConformanceTest {
     // Spring's JDK factory reports an interrupt as an I/O failure of its own. (OkHttp's blocking
     // reads do not answer interrupts at all: cancel an OkHttp call with Call.cancel().)
     for (Adapter adapter : java.util.List.of(Adapter.SPRING)) {
-      synchronized (script) {
-        script.clear();
-        script.add("SLOW");
-      }
+      rescript("SLOW");
       requests.set(0);
       meters.clear();
       TestClient c = adapter.client(upstream(patient(), System::nanoTime, meters));
@@ -2199,10 +2177,7 @@ class AdapterConformanceTest {
       assertThat(requests).hasValue(2);
     }
     // a reply that is not HTTP: HttpURLConnection's status -1, which Spring cannot represent
-    synchronized (script) {
-      script.clear();
-      script.add("GARBAGE");
-    }
+    rescript("GARBAGE");
     org.springframework.web.client.RestClient garbage = simpleFactoryClient();
     assertFails(
         () -> springCall(() -> garbage.get().uri(uri()).exchange((req, res) -> springResult(res))),
