@@ -892,17 +892,22 @@ class AdapterConformanceTest {
     assertThat(requests).hasValue(2);
   }
 
+  /**
+   * A 20 % retry budget without its per-second reserve, a breaker that never opens in 100 calls and
+   * no stale copies: an outage's load is the budget's alone.
+   */
+  private static UpstreamPolicy.Builder outagePolicy() {
+    return policy()
+        .retryBudget(0.2, 0)
+        .circuitBreaker(100, 1000, 1000, Duration.ofSeconds(30))
+        .stale(NO_STALE);
+  }
+
   @ParameterizedTest
   @EnumSource(Adapter.class)
   void totalOutageStaysWithinTheRetryBudget(Adapter adapter) throws Exception {
     script.add(reply(503, "down"));
-    TestClient c =
-        client(
-            adapter,
-            policy()
-                .retryBudget(0.2, 0)
-                .circuitBreaker(100, 1000, 1000, Duration.ofSeconds(30))
-                .stale(NO_STALE));
+    TestClient c = client(adapter, outagePolicy());
     int callers = 100;
     for (int i = 0; i < callers; i++) {
       assertThat(c.get(uri()).status()).isEqualTo(503);
@@ -914,13 +919,7 @@ class AdapterConformanceTest {
   @EnumSource(Adapter.class)
   void outageOfResetsStaysWithinTheRetryBudgetForTheEngine(Adapter adapter) throws Exception {
     script.add("RESET"); // every connection reset before any reply
-    TestClient c =
-        client(
-            adapter,
-            policy()
-                .retryBudget(0.2, 0)
-                .circuitBreaker(100, 1000, 1000, Duration.ofSeconds(30))
-                .stale(NO_STALE));
+    TestClient c = client(adapter, outagePolicy());
     int callers = 100;
     for (int i = 0; i < callers; i++) {
       assertFails(() -> c.get(uri()), FailureCause.CONNECT);
