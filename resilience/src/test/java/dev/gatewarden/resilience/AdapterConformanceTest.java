@@ -1453,6 +1453,14 @@ class AdapterConformanceTest {
   }
 
   /** A first call is answered and may be kept; then the upstream resets every connection. */
+  private void assertJdkDoesNotKeep(HttpClient client) throws Exception {
+    assertNotKeptAsAStaleCopy(
+        uri ->
+            jdkResult(
+                client.send(
+                    HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())));
+  }
+
   private void assertNotKeptAsAStaleCopy(Get c) throws Exception {
     assertThat(c.get(uri()).body()).isEqualTo("mine");
     rescript("RESET");
@@ -1591,11 +1599,7 @@ class AdapterConformanceTest {
                 .followRedirects(HttpClient.Redirect.NORMAL)
                 .build(),
             upstream(policy(), System::nanoTime));
-    assertNotKeptAsAStaleCopy(
-        uri ->
-            jdkResult(
-                client.send(
-                    HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())));
+    assertJdkDoesNotKeep(client);
     assertOnlyTheRedirectCarriedTheCookie();
   }
 
@@ -1965,11 +1969,7 @@ class AdapterConformanceTest {
         ResilientHttpClient.wrap(
             HttpClient.newBuilder().cookieHandler(jar).build(),
             upstream(policy(), System::nanoTime));
-    assertNotKeptAsAStaleCopy(
-        uri ->
-            jdkResult(
-                client.send(
-                    HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())));
+    assertJdkDoesNotKeep(client);
     assertThat(heads.get(0)).contains("Cookie: session=alice");
   }
 
