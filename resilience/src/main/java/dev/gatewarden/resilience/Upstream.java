@@ -389,10 +389,7 @@ public final class Upstream {
   }
 
   static FailureCause classify(IOException e) {
-    if (e instanceof TransportException) {
-      return ((TransportException) e).failureCause();
-    }
-    FailureCause c = FailureCause.classify(e);
+    FailureCause c = FailureCause.classify(e); // an adapter's TransportException keeps its cause
     if (c != FailureCause.APPLICATION) {
       return c;
     }

@@ -2103,7 +2103,6 @@ class AdapterConformanceTest {
     try (org.apache.hc.client5.http.impl.classic.CloseableHttpClient c =
         apacheBuilder(up).setConnectionManager(connections).build()) {
       java.util.concurrent.Future<?> holder = holdTheConnection(c);
-      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       long start = System.nanoTime();
       Deadline.Scope scope = Deadline.after(Duration.ofMillis(300)).makeCurrent();
       try {
