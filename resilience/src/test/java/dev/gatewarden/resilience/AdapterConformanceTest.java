@@ -1072,7 +1072,9 @@ class AdapterConformanceTest {
           .as("a handshake that failed would fail again")
           .isEqualTo(1);
     }
-    assertThat(accepted).hasValue(1);
+    // the JDK client (also under Spring) may retry a failed connect once by itself, and a
+    // handshake that fails while connecting is one (clients.md: retries the client makes)
+    assertThat(accepted.get()).isBetween(1, adapter.resendsAGetOnAnEarlyClose ? 2 : 1);
   }
 
   private static boolean doesNotResolve(String host) {
